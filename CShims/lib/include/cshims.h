@@ -1,0 +1,2 @@
+#pragma once
+#include "shoal_wire.h"

@@ -1,0 +1,2 @@
+#pragma once
+int sh_wire_version(void);

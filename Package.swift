@@ -1,0 +1,89 @@
+// swift-tools-version:6.0
+//
+// Shoal: a kubelet-like node agent and a lightweight master that run real pods on Linux.
+//
+// Modules depend only downward:
+//   ShoalAPI        Kubernetes API types, quantities, validation (depends on nothing of ours)
+//   ShoalOS         typed syscall wrappers, fds, unix sockets, cgroup drivers
+//   ShoalImage      image store: OCI layout / docker-archive import, layers, references
+//   ShoalRuntime    the Linux runtime: sandboxes, container programs, seccomp, logs
+//   ShoalAgent      pod workers, status, manifest source, node-local API
+//   ShoalCLI        the `shoal` command-line tool
+// C that must run between clone() and execve() lives in CShims/ (see CShims/README.md).
+import PackageDescription
+
+let cSettings: [CSetting] = [.define("_GNU_SOURCE")]
+
+let package = Package(
+    name: "shoal",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shoal", targets: ["shoal"]),
+        .executable(name: "shoal-sandbox", targets: ["shoal-sandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // The wire format between the agent and a pod's sandbox process, shared by both sides.
+        .target(name: "CShimsWire", path: "CShims/wire", cSettings: cSettings),
+        // C the Swift side calls: seccomp compilation (libseccomp), capability names (libcap),
+        // the sandbox spawn (clone3), gzip (zlib) and a few syscall wrappers Glibc lacks.
+        .target(
+            name: "CShims", dependencies: ["CShimsWire"], path: "CShims/lib", cSettings: cSettings,
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap"), .linkedLibrary("z")]),
+        // The per-pod sandbox process: holds the pod's namespaces, forks its containers, reaps them,
+        // writes their logs. Pure C, statically linked, without the Swift runtime (`-nostartfiles`
+        // drops swiftrt.o, so nothing of libswiftCore is pulled in): about 0.7 MB resident.
+        .executableTarget(
+            name: "shoal-sandbox", dependencies: ["CShimsWire"], path: "CShims/sandbox", cSettings: cSettings,
+            linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
+
+        .target(name: "ShoalAPI"),
+        .target(
+            name: "ShoalOS",
+            dependencies: ["CShims", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "ShoalImage",
+            dependencies: [
+                "ShoalOS", "CShims",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "ShoalRuntime",
+            dependencies: [
+                "ShoalAPI", "ShoalOS", "ShoalImage", "CShims", "CShimsWire",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "ShoalAgent",
+            dependencies: [
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .target(
+            name: "ShoalCLI",
+            dependencies: [
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "shoal", dependencies: ["ShoalCLI"]),
+
+        .testTarget(name: "ShoalAPITests", dependencies: ["ShoalAPI", "ShoalAgent"]),
+        .testTarget(name: "ShoalImageTests", dependencies: ["ShoalImage"]),
+        .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime"]),
+        .testTarget(
+            name: "ShoalIntegrationTests",
+            dependencies: ["ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalCLI"]),
+    ]
+)

@@ -1,0 +1,1 @@
+public enum ShoalCLIMain { public static func main() {} }

@@ -1,0 +1,2 @@
+import ShoalCLI
+ShoalCLIMain.main()
