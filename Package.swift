@@ -3,7 +3,7 @@
 // Shoal: a kubelet-like node agent and a lightweight master that run real pods on Linux.
 //
 // Modules depend only downward:
-//   ShoalAPI        Kubernetes API types, quantities, validation (depends on nothing of ours)
+//   ShoalAPI        Kubernetes API types, quantities, validation, YAML/JSON decoding (nothing of ours)
 //   ShoalOS         typed syscall wrappers, fds, unix sockets, cgroup drivers
 //   ShoalImage      image store: OCI layout / docker-archive import, layers, references
 //   ShoalRuntime    the Linux runtime: sandboxes, container programs, seccomp, logs
@@ -43,7 +43,7 @@ let package = Package(
             name: "shoal-sandbox", dependencies: ["CShimsWire"], path: "CShims/sandbox", cSettings: cSettings,
             linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
 
-        .target(name: "ShoalAPI"),
+        .target(name: "ShoalAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "ShoalOS",
             dependencies: ["CShims", .product(name: "Logging", package: "swift-log")]),
@@ -79,7 +79,7 @@ let package = Package(
             ]),
         .executableTarget(name: "shoal", dependencies: ["ShoalCLI"]),
 
-        .testTarget(name: "ShoalAPITests", dependencies: ["ShoalAPI", "ShoalAgent"]),
+        .testTarget(name: "ShoalAPITests", dependencies: ["ShoalAPI"]),
         .testTarget(name: "ShoalImageTests", dependencies: ["ShoalImage"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime"]),
         .testTarget(
