@@ -1,0 +1,86 @@
+#include "sh_sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int sh_pidfd_open(pid_t pid) {
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int sh_pidfd_send_signal(int pidfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int sh_pidfd_wait(int pidfd, int *exited_code, int *signaled_sig) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) < 0) return -errno;
+    if (info.si_pid == 0) return 0;
+    *exited_code = info.si_code == CLD_EXITED ? info.si_status : -1;
+    *signaled_sig = info.si_code == CLD_EXITED ? 0 : info.si_status;
+    return 1;
+}
+
+long long sh_statfs_type(const char *path) {
+    struct statfs sb;
+    if (statfs(path, &sb) < 0) return -errno;
+    return (long long)sb.f_type;
+}
+
+int sh_memfd_create(const char *name) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int sh_pipe_cloexec(int *read_end, int *write_end) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) return -errno;
+    *read_end = fds[0];
+    *write_end = fds[1];
+    return 0;
+}
+
+int sh_wifexited(int status) { return WIFEXITED(status); }
+int sh_wexitstatus(int status) { return WEXITSTATUS(status); }
+int sh_wifsignaled(int status) { return WIFSIGNALED(status); }
+int sh_wtermsig(int status) { return WTERMSIG(status); }
+
+int sh_openpty(int *master, int *slave) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -errno;
+    if (grantpt(m) < 0 || unlockpt(m) < 0) {
+        int e = errno;
+        close(m);
+        return -e;
+    }
+    // TIOCGPTPEER opens the peer through the master, immune to /dev/pts races.
+    int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) {
+        int e = errno;
+        close(m);
+        return -e;
+    }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+int sh_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
+    return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
