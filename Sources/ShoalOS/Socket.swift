@@ -9,7 +9,7 @@ public enum UnixSocket {
     public static func listen(path: String, type: Int32, mode: mode_t = 0o600, backlog: Int32 = 16) throws(SystemError) -> FileDescriptor {
         let fd = FileDescriptor(try sysCall("socket") { socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0) })
         unlink(path)
-        try withAddress(path) { addr, len throws(SystemError) in
+        _ = try withAddress(path) { addr, len throws(SystemError) in
             try sysCall("bind", path: path) { bind(fd.raw, addr, len) }
         }
         // bind honours the umask; make the mode exact before anyone can connect meaningfully.
@@ -20,7 +20,7 @@ public enum UnixSocket {
 
     public static func connect(path: String, type: Int32) throws(SystemError) -> FileDescriptor {
         let fd = FileDescriptor(try sysCall("socket") { socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0) })
-        try withAddress(path) { addr, len throws(SystemError) in
+        _ = try withAddress(path) { addr, len throws(SystemError) in
             try sysCall("connect", path: path) { Glibc.connect(fd.raw, addr, len) }
         }
         return fd

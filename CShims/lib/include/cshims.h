@@ -4,3 +4,5 @@
 #include "shoal_wire.h"
 #include "sh_spawn.h"
 #include "sh_sys.h"
+#include "sh_seccomp.h"
+#include "sh_caps.h"
