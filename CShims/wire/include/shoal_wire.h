@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #define SH_WIRE_VERSION 1
-#define SH_ID_MAX 64
+#define SH_ID_MAX 128
 #define SH_PATH_MAX 512
 #define SH_MAX_FDS 48          // fds attached to one message
 #define SH_MSG_MAX 4096        // largest message (programs travel in a memfd)

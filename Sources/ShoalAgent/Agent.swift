@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import ShoalAPI
+import ShoalOS
+import ShoalRuntime
+
+/// The node agent: pod workers for the pods its sources want, adoption of the pods a previous
+/// run left, and the node-local API.
+public actor Agent {
+    public let config: AgentConfig
+    let ctx: AgentContext
+    var workers: [String: PodWorker] = [:]
+    /// Workers being killed, kept until they finish so a re-added manifest waits for them.
+    var dying: [String: Task<Void, Never>] = [:]
+    var manifests: ManifestSource?
+    var server: HTTPServer?
+    let logger: Logger
+    private let statusVersion = Locked<UInt64>(0)
+
+    public init(config: AgentConfig, images: ImageResolver, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        try FileSystem.createDirectory(config.dataDir, mode: 0o711)
+        try FileSystem.createDirectory(config.podsDir, mode: 0o700)
+        try FileSystem.createDirectory(config.logsDir, mode: 0o755)
+        let cgroups = try Cgroups.detect(parent: config.cgroupParent)
+        let version = statusVersion
+        ctx = AgentContext(
+            config: config, cgroups: cgroups, launcher: SandboxLauncher.besideExecutable(), images: images,
+            configurator: ContainerConfigurator(seccompProfileRoot: config.dataDir + "/seccomp"),
+            events: EventRecorder(nodeName: config.nodeName), logger: logger,
+            statusChanged: { _, _ in version.withLock { $0 += 1 } })
+    }
+
+    /// Adopts what a previous run left, starts the API and the manifest source.
+    public func start(manifestsDir: String?) async throws {
+        await adoptExisting()
+        server = try await HTTPServer(path: config.socketPath, handler: NodeAPI(agent: self), logger: logger)
+        if let dir = manifestsDir {
+            try FileSystem.createDirectory(dir)
+            let source = try ManifestSource(directory: dir, nodeName: config.nodeName, images: ctx.images, logger: logger)
+            manifests = source
+            source.run { [weak self] pods in await self?.setDesired(pods) }
+        }
+        logger.info("agent started", metadata: ["node": "\(config.nodeName)", "dataDir": "\(config.dataDir)", "cgroups": "\(ctx.cgroups.version.rawValue)"])
+    }
+
+    /// Stops the sources and the API. With `cleanupOnExit`, also every pod.
+    public func stop() async {
+        manifests?.stop()
+        await server?.close()
+        if config.cleanupOnExit {
+            await withTaskGroup(of: Void.self) { group in
+                for w in workers.values { group.addTask { await w.kill() } }
+            }
+            workers = [:]
+            for t in dying.values { await t.value }
+            try? ctx.cgroups.remove("")
+        }
+        logger.info("agent stopped", metadata: ["pods left running": "\(workers.count)"])
+    }
+
+    /// Makes the running pods match `pods`: new UIDs start, missing ones are killed.
+    func setDesired(_ pods: [Pod]) async {
+        let wanted = Dictionary(pods.map { ($0.metadata.uid ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        for (uid, worker) in workers where wanted[uid] == nil {
+            workers[uid] = nil
+            dying[uid] = Task { [weak self] in
+                await worker.kill()
+                await self?.dead(uid)
+            }
+        }
+        for (uid, pod) in wanted where workers[uid] == nil {
+            // The same pod (same UID) must not run twice: wait for an earlier instance to go.
+            if let t = dying[uid] { await t.value }
+            // A pod with the same name but another UID (an edited manifest) must be gone too.
+            for (otherUID, t) in dying where otherUID != uid { _ = otherUID; await t.value }
+            let worker = PodWorker(ctx: ctx, pod: pod)
+            workers[uid] = worker
+            logger.info("pod added", metadata: ["pod": "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")", "uid": "\(uid)"])
+            await worker.start()
+        }
+    }
+
+    func dead(_ uid: String) { dying[uid] = nil }
+
+    // MARK: adoption
+
+    /// Pods on disk from a previous run: reconnect to their sandboxes and carry on; a pod whose
+    /// sandbox is gone is cleaned up (its source will create it afresh).
+    func adoptExisting() async {
+        for uid in (try? FileSystem.listDirectory(config.podsDir)) ?? [] {
+            let dir = config.podDir(uid)
+            guard let bytes = try? FileSystem.read(dir + "/status.json"), let record = try? JSONCoding.decode(PodRecord.self, bytes) else {
+                logger.warning("unreadable pod record, removing", metadata: ["dir": "\(dir)"])
+                await PodWorker.cleanupOrphan(ctx: ctx, uid: uid, pod: nil)
+                continue
+            }
+            let worker = PodWorker(ctx: ctx, adopting: record)
+            if await worker.adopt() {
+                workers[uid] = worker
+                logger.info("pod re-adopted", metadata: ["pod": "\(record.pod.metadata.name ?? "")", "uid": "\(uid)"])
+            } else {
+                logger.warning("pod sandbox gone, cleaning up", metadata: ["pod": "\(record.pod.metadata.name ?? "")", "uid": "\(uid)"])
+                await PodWorker.cleanupOrphan(ctx: ctx, uid: uid, pod: record.pod)
+            }
+        }
+    }
+
+    // MARK: queries for the API
+
+    func worker(namespace: String, name: String) -> PodWorker? {
+        workers.values.first { $0.key == namespace + "/" + name }
+    }
+
+    func allWorkers() -> [PodWorker] { Array(workers.values) }
+
+    func manifestErrors() -> [ManifestError] { manifests?.errors.current ?? [] }
+
+    func events() -> [Event] { ctx.events.all() }
+
+    func events(uid: String) -> [Event] { ctx.events.events(for: uid) }
+
+    /// Increments whenever any pod's status changes (for watchers; the master issue uses it).
+    public func statusGeneration() -> UInt64 { statusVersion.current }
+}

@@ -1,0 +1,142 @@
+import Crypto
+import Foundation
+import Logging
+import ShoalAPI
+import ShoalOS
+
+/// A manifest file that could not be turned into pods, with one message per problem, each
+/// naming the file and the field path (`pod.yaml: spec.containers[1].volumeMounts[0].name: Not found: "data"`).
+public struct ManifestError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
+    public var file: String
+    public var messages: [String]
+    public var description: String { messages.map { "\(file): \($0)" }.joined(separator: "\n") }
+}
+
+/// Static pods from a directory, like the kubelet's file source: every `*.yaml`, `*.yml` and
+/// `*.json` file, several documents per file. Changes arrive through inotify; each change
+/// re-reads the directory and hands the complete desired set to the agent.
+final class ManifestSource: @unchecked Sendable {
+    let directory: String
+    let nodeName: String
+    let images: ImageResolver
+    let logger: Logger
+    private let inotify: Inotify
+    private var task: Task<Void, Never>?
+    let errors = Locked<[ManifestError]>([])
+
+    init(directory: String, nodeName: String, images: ImageResolver, logger: Logger) throws {
+        self.directory = directory
+        self.nodeName = nodeName
+        self.images = images
+        self.logger = logger
+        inotify = try Inotify()
+        try inotify.watch(directory, Inotify.create | Inotify.delete | Inotify.modify | Inotify.movedTo | Inotify.movedFrom | Inotify.closeWrite)
+    }
+
+    /// Delivers the desired pods now and after every change, until cancelled.
+    func run(_ deliver: @escaping @Sendable ([Pod]) async -> Void) {
+        task = Task { [self] in
+            await deliver(load())
+            while !Task.isCancelled {
+                _ = await inotify.next()
+                // Editors write in several steps (truncate, write, rename); let the burst settle.
+                try? await Task.sleep(nanoseconds: 30_000_000)
+                _ = inotify.drain()
+                if Task.isCancelled { return }
+                await deliver(load())
+            }
+        }
+    }
+
+    /// Re-reads now (after an image import made a rejected manifest valid, say).
+    func reload(_ deliver: @Sendable ([Pod]) async -> Void) async { await deliver(load()) }
+
+    func stop() { task?.cancel() }
+
+    func load() -> [Pod] {
+        var pods: [Pod] = []
+        var problems: [ManifestError] = []
+        var seen: [String: String] = [:]  // namespace/name → file
+        let files = ((try? FileSystem.listDirectory(directory)) ?? []).filter { name in
+            !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json"))
+        }
+        for file in files {
+            let path = directory + "/" + file
+            switch ManifestSource.pods(inFile: path, nodeName: nodeName, images: images) {
+            case let .failure(error):
+                problems.append(error)
+            case let .success(found):
+                var fileProblems: [String] = []
+                for pod in found {
+                    let key = "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")"
+                    if let other = seen[key] {
+                        fileProblems.append("metadata.name: Duplicate value: \"\(pod.metadata.name ?? "")\": pod \(key) is already defined in \(other)")
+                        continue
+                    }
+                    seen[key] = file
+                    pods.append(pod)
+                }
+                if !fileProblems.isEmpty { problems.append(ManifestError(file: file, messages: fileProblems)) }
+            }
+        }
+        for p in problems { logger.error("invalid manifest", metadata: ["file": "\(p.file)", "errors": "\(p.messages.joined(separator: "; "))"]) }
+        errors.withLock { $0 = problems }
+        return pods
+    }
+
+    /// Decodes, defaults, validates and names every pod of one file. Any invalid document
+    /// rejects the whole file, so a half-valid file never starts half of its pods.
+    static func pods(inFile path: String, nodeName: String, images: ImageResolver) -> Result<[Pod], ManifestError> {
+        let file = FileSystem.basename(path)
+        let text: String
+        do {
+            text = try FileSystem.readString(path)
+        } catch {
+            return .failure(ManifestError(file: file, messages: ["\(error)"]))
+        }
+        let decoded: [Pod]
+        do {
+            decoded = try PodManifest.decode(text)
+        } catch {
+            return .failure(ManifestError(file: file, messages: ["\(error)"]))
+        }
+        var messages: [String] = []
+        var pods: [Pod] = []
+        for (index, raw) in decoded.enumerated() {
+            var pod = PodManifest.withDefaults(raw)
+            let prefix = decoded.count > 1 ? "document \(index): " : ""
+            var errors = PodManifest.validate(pod).map { "\(prefix)\($0)" }
+            for (i, c) in pod.spec.containers.enumerated() where !images.contains(c.image ?? "") {
+                errors.append("\(prefix)spec.containers[\(i)].image: Not found: \"\(c.image ?? "")\" (not in the image store; import it with `shoal image import`)")
+            }
+            for (i, c) in (pod.spec.initContainers ?? []).enumerated() where !images.contains(c.image ?? "") {
+                errors.append("\(prefix)spec.initContainers[\(i)].image: Not found: \"\(c.image ?? "")\" (not in the image store; import it with `shoal image import`)")
+            }
+            if !errors.isEmpty {
+                messages += errors
+                continue
+            }
+            pod.metadata.uid = staticPodUID(path: path, index: index, pod: pod)
+            pod.spec.nodeName = nodeName
+            var annotations = pod.metadata.annotations ?? [:]
+            annotations["kubernetes.io/config.source"] = "file"
+            annotations["kubernetes.io/config.hash"] = pod.metadata.uid
+            pod.metadata.annotations = annotations
+            pods.append(pod)
+        }
+        return messages.isEmpty ? .success(pods) : .failure(ManifestError(file: file, messages: messages))
+    }
+
+    /// Static pods have no API server to name them; like the kubelet, the UID is a hash of the
+    /// pod and where it came from, so an edited manifest is a new pod and an unchanged one
+    /// keeps its identity across agent restarts.
+    static func staticPodUID(path: String, index: Int, pod: Pod) -> String {
+        let body = (try? JSONCoding.encode(pod)) ?? []
+        var hasher = SHA256()
+        hasher.update(data: Array("\(path)\n\(index)\n".utf8))
+        hasher.update(data: body)
+        let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let h = Array(hex)
+        return "\(String(h[0..<8]))-\(String(h[8..<12]))-\(String(h[12..<16]))-\(String(h[16..<20]))-\(String(h[20..<32]))"
+    }
+}
