@@ -133,8 +133,10 @@ private func listDirectory(fd: Int32, path: String) throws(ImageError) -> [Strin
     defer { closedir(dir) }
     var names: [String] = []
     while let entry = readdir(dir) {
-        let name = withUnsafePointer(to: &entry.pointee.d_name) {
-            $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
+        var field = entry.pointee.d_name
+        let size = MemoryLayout.size(ofValue: field)
+        let name = withUnsafePointer(to: &field) {
+            $0.withMemoryRebound(to: CChar.self, capacity: size) {
                 String(cString: $0)
             }
         }

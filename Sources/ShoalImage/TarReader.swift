@@ -120,6 +120,9 @@ final class TarReader {
         }
     }
 
+    /// Stream offset of the current entry's data (right after its header).
+    var dataOffset: Int64 { input.position }
+
     /// Streams the current entry's data to `body` in chunks.
     func readData(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) {
         while remaining > 0 {
