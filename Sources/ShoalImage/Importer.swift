@@ -45,7 +45,7 @@ extension ImageStore {
 /// can tell a live import from a dead one's leftovers.
 final class Staging {
     let path: String
-    private let fd: FileDescriptor
+    let fd: FileDescriptor
     private let lock: FileLock
 
     init(storeRoot: String) throws(ImageError) {
@@ -401,7 +401,6 @@ final class Importer {
         }
         if let copy = blobCopy {
             if stagedBlobs[blob] == nil && !store.exists(store.blobPath(blob)) {
-                try check(fsync(copy.fd.raw), "fsync", copy.path)
                 let final = staging.path + "/blobs/" + blob.hex
                 try check(rename(copy.path, final), "rename", copy.path)
                 stagedBlobs[blob] = final
@@ -421,14 +420,22 @@ final class Importer {
 
     /// Moves the staged blobs and layers into the store and records the images. Runs under the
     /// store's exclusive lock; everything it renames is complete and verified.
+    ///
+    /// Durability: one syncfs flushes everything staged before the renames, so a blob or layer
+    /// that exists in the store after a crash is complete; images.json is replaced last (fsync,
+    /// rename), so it never names content that is not there.
     func commit(_ images: [Result]) throws(ImageError) {
         for image in images {
             for (digest, bytes) in [(image.record.manifest, image.manifestBytes), (image.record.config, image.configBytes)]
             where stagedBlobs[digest] == nil && !store.exists(store.blobPath(digest)) {
                 let path = staging.path + "/blobs/" + digest.hex
-                try writeFileAtomically(path, bytes)
+                let fd = try openFile(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+                try withBytes(bytes) { (b) throws(ImageError) in try writeAll(fd.raw, b, path: path) }
                 stagedBlobs[digest] = path
             }
+        }
+        if !stagedBlobs.isEmpty || !stagedLayers.isEmpty {
+            try syncFilesystem(staging.fd, path: staging.path)
         }
         for (digest, path) in stagedBlobs.sorted(by: { $0.key < $1.key }) where !store.exists(store.blobPath(digest)) {
             try check(rename(path, store.blobPath(digest)), "rename", store.blobPath(digest))
@@ -436,8 +443,6 @@ final class Importer {
         for (diffID, path) in stagedLayers.sorted(by: { $0.key < $1.key }) where !store.exists(store.layerPath(diffID)) {
             try check(rename(path, store.layerPath(diffID)), "rename", store.layerPath(diffID))
         }
-        syncDirectory(of: store.blobPath(Digest(validHex: String(repeating: "0", count: 64))))
-        syncDirectory(of: store.layerPath(Digest(validHex: String(repeating: "0", count: 64))))
 
         var index = try store.loadIndex()
         for image in images {

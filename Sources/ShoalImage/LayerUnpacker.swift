@@ -191,7 +191,8 @@ final class LayerUnpacker {
         if path.isEmpty { return root }
         if let cached = cachedParent, cached.path == path { return cached.fd }
         var current = root
-        for (i, component) in path.enumerated() {
+        for i in 0..<path.count {
+            let component = path[i]
             var fd = openat(current.raw, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 && errno == ENOENT && create {
                 if mkdirat(current.raw, component, 0o755) < 0 && errno != EEXIST {

@@ -257,10 +257,12 @@ private struct Header {
         // The checksum treats its own field as spaces; old writers summed signed bytes.
         var unsigned = 0
         var signed = 0
-        for (i, b) in block.enumerated() {
-            let v = (148..<156).contains(i) ? 0x20 : b
-            unsigned += Int(v)
-            signed += Int(Int8(bitPattern: v))
+        block.withUnsafeBufferPointer { b in
+            for i in 0..<b.count {
+                let v = i >= 148 && i < 156 ? 0x20 : b[i]
+                unsigned &+= Int(v)
+                signed &+= Int(Int8(bitPattern: v))
+            }
         }
         let stored = try Header.number(block[148..<156], field: "checksum", offset: offset, reader: reader)
         guard stored == Int64(unsigned) || stored == Int64(signed) else {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Testing
 @testable import ShoalImage
 
@@ -10,7 +11,7 @@ private struct Fixture {
 
     init(_ name: String) throws {
         dir = try TempDir(name)
-        store = try ImageStore(dataDir: dir.sub("data"))
+        store = try ImageStore(dataDir: dir.sub("data"), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
     }
 
     func archive(_ bytes: [UInt8], name: String = "image.tar") throws -> String {
@@ -462,4 +463,25 @@ func skopeoWrittenArchives() throws {
     // Both copies carry the same config, so they are one image with two names.
     #expect(try f.store.resolve("busybox:skopeo").names.map(\.familiarName) == ["busybox:skopeo", "busybox:oci"])
     #expect(try f.store.resolve("busybox:oci").id == f.store.resolve("busybox:skopeo").id)
+}
+
+private let havePodman = FileManager.default.isExecutableFile(atPath: "/usr/bin/podman")
+
+@Test(.enabled(if: havePodman, "podman is not installed"))
+func podmanSavedArchives() throws {
+    let f = try Fixture("store-podman")
+    defer { f.dir.cleanup() }
+    try makeTestImage(f.dir.sub("oci.tar"), ["--name", "localhost/pm:1"])
+    // A private storage root, so the host's podman images are neither used nor touched.
+    let podman = ["/usr/bin/podman", "--root", f.dir.sub("root"), "--runroot", f.dir.sub("run"), "--storage-driver", "vfs"]
+    let load = try run(podman + ["load", "-i", f.dir.sub("oci.tar")])
+    try #require(load.status == 0, "podman load: \(load.output)")
+    for format in ["docker-archive", "oci-archive"] {
+        let out = f.dir.sub("\(format).tar")
+        let save = try run(podman + ["save", "--format", format, "-o", out, "localhost/pm:1"])
+        try #require(save.status == 0, "podman save: \(save.output)")
+        let image = try #require(try f.store.import(archive: out).first)
+        #expect(image.names.map(\.description) == ["localhost/pm:1"], "\(format)")
+        try checkBusybox(f.store, image)
+    }
 }
