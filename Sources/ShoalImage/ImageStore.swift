@@ -154,8 +154,17 @@ public final class ImageStore: Sendable {
         try collectGarbage(index)
     }
 
-    /// Deletes blobs and layers no image references, and leftovers of dead imports. Callers hold
-    /// both locks exclusively.
+    /// Deletes blobs and layers no image references, and what imports that died (a crash, a
+    /// kill) left in tmp/. `remove` does this itself; an agent calls it at startup. Waits for
+    /// running imports to finish.
+    public func collectGarbage() throws(ImageError) {
+        let gcLock = try FileLock(gcLockPath, .exclusive)
+        let lock = try FileLock(lockPath, .exclusive)
+        defer { withExtendedLifetime((gcLock, lock)) {} }
+        try collectGarbage(try loadIndex())
+    }
+
+    /// The collector proper; callers hold both locks exclusively.
     private func collectGarbage(_ index: StoreIndex) throws(ImageError) {
         let blobs = index.referencedBlobs
         for name in try listDirectory(root + "/blobs/sha256") {

@@ -61,6 +61,7 @@ final class LayerUnpacker {
     /// `a/../b` is [b]; an absolute path or one climbing above the root is rejected.
     func components(_ raw: String) throws(ImageError) -> [String] {
         if raw.hasPrefix("/") { throw unsafe(raw, "absolute path") }
+        if raw.utf8.contains(0) { throw unsafe(raw, "NUL byte in path") }
         var out: [String] = []
         for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
             switch part {

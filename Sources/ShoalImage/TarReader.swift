@@ -110,6 +110,7 @@ final class TarReader {
             if let n = longName { entry.path = n }
             if let l = longLink { entry.linkName = l }
             try applyPax(merged, to: &entry)
+            try validate(entry)
             // Only files carry data; a hardlink's or directory's size field says nothing useful,
             // except that a nonzero one still occupies blocks we must skip.
             let dataSize = entry.size
@@ -122,6 +123,30 @@ final class TarReader {
 
     /// Stream offset of the current entry's data (right after its header).
     var dataOffset: Int64 { input.position }
+
+    /// Values that would trap a conversion or be misread by a system call are errors here, so
+    /// the unpacker can take entries at face value.
+    private func validate(_ entry: TarEntry) throws(ImageError) {
+        let at = entry.headerOffset
+        // A NUL would end the C string early: "..\0x" must not become "..".
+        if entry.path.utf8.contains(0) || entry.linkName.utf8.contains(0) {
+            throw malformed("NUL byte in a path", at: at)
+        }
+        if entry.path.isEmpty { throw malformed("empty path", at: at) }
+        if entry.xattrs.contains(where: { $0.name.isEmpty || $0.name.utf8.contains(0) }) {
+            throw malformed("bad xattr name", at: at)
+        }
+        // uid_t is 32 bits and (uid_t)-1 means "unchanged" to chown.
+        guard entry.uid >= 0, entry.uid < Int(UInt32.max), entry.gid >= 0, entry.gid < Int(UInt32.max) else {
+            throw malformed("uid/gid \(entry.uid)/\(entry.gid) out of range", at: at)
+        }
+        guard entry.size >= 0, entry.size < TarReader.maxEntrySize else {
+            throw malformed("entry size \(entry.size) out of range", at: at)
+        }
+    }
+
+    /// 2^56 bytes: far beyond any real layer, and far from overflowing offset arithmetic.
+    static let maxEntrySize: Int64 = 1 << 56
 
     /// Streams the current entry's data to `body` in chunks.
     func readData(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) {
@@ -226,7 +251,7 @@ final class TarReader {
 /// "1704067200", "1704067200.5", "-1.25": seconds with an optional fraction.
 func parsePaxTime(_ s: String) -> TarTime? {
     let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-    guard let secs = Int64(parts[0]) else { return nil }
+    guard let secs = Int64(parts[0]), secs > Int64.min else { return nil }
     var nanos = 0
     if parts.count == 2 {
         let frac = parts[1].prefix(9)
