@@ -24,7 +24,8 @@ public final class ImageStore: Sendable {
     public init(dataDir: String, logger: Logger = Logger(label: "shoal.image")) throws(ImageError) {
         root = (dataDir.hasSuffix("/") ? String(dataDir.dropLast()) : dataDir) + "/images"
         self.logger = logger
-        for dir in [dataDir, root, root + "/blobs", root + "/blobs/sha256", root + "/layers", root + "/tmp"] {
+        try makeDirectories(dataDir)
+        for dir in [root, root + "/blobs", root + "/blobs/sha256", root + "/layers", root + "/tmp"] {
             try makeDirectory(dir, mode: dir == root + "/tmp" ? 0o700 : 0o755)
         }
     }

@@ -38,14 +38,16 @@ final class LayerUnpacker {
             try extract(entry, from: tar)
             entries += 1
         }
-        // Deepest first, so setting a child's times does not disturb its parent's.
+        // Deepest first, so setting a child's times does not disturb its parent's. A directory a
+        // later entry replaced (by a file, or a symlink above it) is no longer there to set.
         for (path, mtime, atime) in directoryTimes.reversed() {
-            if path.isEmpty {
+            guard let name = path.last else {
                 try setTimes(dir: root.raw, name: nil, mtime: mtime, atime: atime, display: rootPath)
-            } else {
-                let parent = try openParent(of: path, create: false, display: display(path))
-                try setTimes(dir: parent.raw, name: path[path.count - 1], mtime: mtime, atime: atime, display: display(path))
+                continue
             }
+            guard let parent = try? openParent(of: path, create: false, display: display(path)),
+                  let st = statAt(parent.raw, name), isDirectory(st) else { continue }
+            try setTimes(dir: parent.raw, name: name, mtime: mtime, atime: atime, display: display(path))
         }
     }
 

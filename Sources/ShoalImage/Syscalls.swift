@@ -55,6 +55,15 @@ func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(ImageError) {
     if mkdir(path, mode) < 0 && errno != EEXIST { throw .system(operation: "mkdir", path: path, errno: errno) }
 }
 
+/// `mkdir -p`.
+func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(ImageError) {
+    var prefix = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        prefix += "/" + component
+        try makeDirectory(prefix, mode: mode)
+    }
+}
+
 /// Writes all of `bytes`, looping over short writes.
 func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: @autoclosure () -> String) throws(ImageError) {
     var offset = 0

@@ -73,6 +73,8 @@ func unpackLongNames(style: TarWriter.LongNames) throws {
     t.file("f", "file")
     t.dir("f/")
     t.file("f/inside", "y")
+    t.dir("gone/sub/")
+    t.add("gone", .symlink("x")) // a directory replaced by a symlink: its recorded times are skipped
     t.add("./s", .symlink("x"))
     t.file("s", "replaces the symlink, not its target")
     try unpackLayer(t.finish(), into: dir.path)
@@ -81,6 +83,7 @@ func unpackLongNames(style: TarWriter.LongNames) throws {
     #expect(readString(dir.sub("f/inside")) == "y")
     #expect(readString(dir.sub("s")) == "replaces the symlink, not its target")
     #expect(readString(dir.sub("x")) == "second")
+    #expect(lstatOf(dir.sub("gone")).map { $0.st_mode & S_IFMT } == S_IFLNK)
 }
 
 @Test(arguments: [
