@@ -244,6 +244,9 @@ public struct ResolvedImage: Sendable, Hashable {
     /// Uncompressed size of all layers, in bytes.
     public let size: Int64
 
+    /// The layer directories in overlayfs order: top layer first.
+    public var overlayOrder: [String] { layerDirectories.reversed() }
+
     /// `lowerdir=` for overlayfs: the layer directories top first, colon-separated.
     public var overlayLowerDir: String { layerDirectories.reversed().joined(separator: ":") }
 }

@@ -168,6 +168,8 @@ final class Importer {
             if !present {
                 try makeDirectory(layerDir, mode: 0o755)
                 let rootFD = try openFile(layerDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                // The container's "/" unless the tar says otherwise: not subject to our umask.
+                try check(fchmod(rootFD.raw, 0o755), "chmod", layerDir)
                 let tar = TarReader(BufferedReader(diffHash), what: what)
                 try LayerUnpacker(root: rootFD, rootPath: layerDir, what: what).unpack(tar)
             }

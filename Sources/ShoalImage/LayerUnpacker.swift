@@ -202,6 +202,8 @@ final class LayerUnpacker {
                     throw .system(operation: "mkdir", path: self.display(Array(path[...i])), errno: errno)
                 }
                 fd = openat(current.raw, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                // Exactly 0755 whatever our umask: these directories show up inside containers.
+                if fd >= 0 { fchmod(fd, 0o755) }
             }
             if fd < 0 {
                 let e = errno

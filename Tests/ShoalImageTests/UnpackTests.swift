@@ -45,6 +45,18 @@ import Testing
     #expect(lstatOf(dir.sub("sticky")).map { $0.st_mode & 0o7777 } == 0o1777)
 }
 
+@Test func implicitParentsAreExactly0755() throws {
+    let dir = try TempDir("unpack-umask")
+    defer { dir.cleanup() }
+    var t = TarWriter()
+    t.file("not/listed/file", "x")
+    let old = umask(0o077)
+    defer { umask(old) }
+    try unpackLayer(t.finish(), into: dir.path)
+    #expect(lstatOf(dir.sub("not")).map { $0.st_mode & 0o7777 } == 0o755)
+    #expect(lstatOf(dir.sub("not/listed")).map { $0.st_mode & 0o7777 } == 0o755)
+}
+
 @Test(arguments: [TarWriter.LongNames.pax, .gnu])
 func unpackLongNames(style: TarWriter.LongNames) throws {
     let dir = try TempDir("unpack-long")
