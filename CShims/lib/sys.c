@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -60,10 +62,11 @@ int sh_wexitstatus(int status) { return WEXITSTATUS(status); }
 int sh_wifsignaled(int status) { return WIFSIGNALED(status); }
 int sh_wtermsig(int status) { return WTERMSIG(status); }
 
-int sh_openpty(int *master, int *slave) {
-    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+int sh_openpty(const char *ptmx, int *master, int *slave) {
+    int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (m < 0) return -errno;
-    if (grantpt(m) < 0 || unlockpt(m) < 0) {
+    int unlock = 0;
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
         int e = errno;
         close(m);
         return -e;
@@ -83,4 +86,40 @@ int sh_openpty(int *master, int *slave) {
 int sh_set_winsize(int fd, unsigned short rows, unsigned short cols) {
     struct winsize ws = {.ws_row = rows, .ws_col = cols};
     return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+int sh_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int sh_epoll_add_oneshot(int epfd, int fd, uint64_t token) {
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int sh_epoll_del(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+int sh_epoll_wait_tokens(int epfd, uint64_t *tokens, int max) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n;
+    do {
+        n = epoll_wait(epfd, evs, max, -1);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
+    return n;
+}
+
+int sh_poll_readable_now(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    do {
+        n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    return n > 0 ? 1 : 0;
 }

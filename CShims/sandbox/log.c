@@ -73,9 +73,10 @@ struct sb_log *sb_log_open(const char *path, uint64_t max_size, uint32_t max_fil
     return log;
 }
 
+// Renames before closing: a reader following the file treats a close of the live name as
+// "this container's output is complete", so a rotation must never look like that.
 static void rotate(struct sb_log *log) {
     char from[SH_PATH_MAX + 16], to[SH_PATH_MAX + 16];
-    close(log->fd);
     if (log->max_files == 0) {
         unlink(log->path);
     } else {
@@ -87,6 +88,7 @@ static void rotate(struct sb_log *log) {
         snprintf(to, sizeof(to), "%s.1", log->path);
         rename(log->path, to);
     }
+    close(log->fd);
     if (open_file(log) < 0) sb_logf("reopen log %s: %s", log->path, strerror(errno));
 }
 

@@ -9,8 +9,9 @@ import ShoalRuntime
 public actor Agent {
     public let config: AgentConfig
     let ctx: AgentContext
+    /// Every pod the agent runs, including those being killed (shown as Terminating until gone).
     var workers: [String: PodWorker] = [:]
-    /// Workers being killed, kept until they finish so a re-added manifest waits for them.
+    /// Kills in progress, by UID: a re-added pod waits for its earlier instance to go.
     var dying: [String: Task<Void, Never>] = [:]
     var manifests: ManifestSource?
     var server: HTTPServer?
@@ -45,36 +46,31 @@ public actor Agent {
         logger.info("agent started", metadata: ["node": "\(config.nodeName)", "dataDir": "\(config.dataDir)", "cgroups": "\(ctx.cgroups.version.rawValue)"])
     }
 
-    /// Stops the sources and the API. With `cleanupOnExit`, also every pod.
+    /// Stops the sources and the API, and lets kills in progress finish (a pod is never left
+    /// half-removed). With `cleanupOnExit`, also stops every pod.
     public func stop() async {
         manifests?.stop()
         await server?.close()
         if config.cleanupOnExit {
-            await withTaskGroup(of: Void.self) { group in
-                for w in workers.values { group.addTask { await w.kill() } }
-            }
-            workers = [:]
-            for t in dying.values { await t.value }
-            try? ctx.cgroups.remove("")
+            for uid in Array(workers.keys) where dying[uid] == nil { startKill(uid) }
         }
+        for t in dying.values { await t.value }
+        // Empty when no pod is left; another agent's pods keep it (rmdir then fails, harmlessly).
+        ctx.cgroups.removeRoot()
         logger.info("agent stopped", metadata: ["pods left running": "\(workers.count)"])
     }
 
     /// Makes the running pods match `pods`: new UIDs start, missing ones are killed.
     func setDesired(_ pods: [Pod]) async {
         let wanted = Dictionary(pods.map { ($0.metadata.uid ?? "", $0) }, uniquingKeysWith: { a, _ in a })
-        for (uid, worker) in workers where wanted[uid] == nil {
-            workers[uid] = nil
-            dying[uid] = Task { [weak self] in
-                await worker.kill()
-                await self?.dead(uid)
-            }
-        }
-        for (uid, pod) in wanted where workers[uid] == nil {
+        for uid in workers.keys where wanted[uid] == nil && dying[uid] == nil { startKill(uid) }
+        for (uid, pod) in wanted where workers[uid] == nil || dying[uid] != nil {
             // The same pod (same UID) must not run twice: wait for an earlier instance to go.
             if let t = dying[uid] { await t.value }
-            // A pod with the same name but another UID (an edited manifest) must be gone too.
-            for (otherUID, t) in dying where otherUID != uid { _ = otherUID; await t.value }
+            // An edited manifest is a new UID under the same name: the old pod goes first.
+            let key = "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")"
+            for (otherUID, t) in dying where workers[otherUID]?.key == key { await t.value }
+            if workers[uid] != nil { continue }
             let worker = PodWorker(ctx: ctx, pod: pod)
             workers[uid] = worker
             logger.info("pod added", metadata: ["pod": "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")", "uid": "\(uid)"])
@@ -82,7 +78,18 @@ public actor Agent {
         }
     }
 
-    func dead(_ uid: String) { dying[uid] = nil }
+    func startKill(_ uid: String) {
+        guard let worker = workers[uid] else { return }
+        dying[uid] = Task { [weak self] in
+            await worker.kill()
+            await self?.dead(uid)
+        }
+    }
+
+    func dead(_ uid: String) {
+        dying[uid] = nil
+        workers[uid] = nil
+    }
 
     // MARK: adoption
 
@@ -109,8 +116,10 @@ public actor Agent {
 
     // MARK: queries for the API
 
+    /// The pod by name; while an edited pod replaces its old instance, the new one.
     func worker(namespace: String, name: String) -> PodWorker? {
-        workers.values.first { $0.key == namespace + "/" + name }
+        let matches = workers.filter { $0.value.key == namespace + "/" + name }
+        return matches.first { dying[$0.key] == nil }?.value ?? matches.first?.value
     }
 
     func allWorkers() -> [PodWorker] { Array(workers.values) }

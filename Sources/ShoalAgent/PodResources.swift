@@ -73,7 +73,7 @@ enum PodFiles {
         }
         if let aliases = pod.spec.hostAliases, !aliases.isEmpty {
             text += "\n# Entries added by HostAliases.\n"
-            for a in aliases { text += "\(a.ip ?? "")\t\((a.hostnames ?? []).joined(separator: "\t"))\n" }
+            for a in aliases { text += "\(a.ip)\t\((a.hostnames ?? []).joined(separator: "\t"))\n" }
         }
         return text
     }
@@ -82,7 +82,7 @@ enum PodFiles {
     /// resolv.conf; None builds it from dnsConfig alone; dnsConfig merges in either case.
     static func resolvConf(_ pod: Pod, host: String = (try? FileSystem.readString("/etc/resolv.conf")) ?? "") -> String {
         var nameservers: [String] = [], searches: [String] = [], options: [String] = []
-        if pod.spec.dnsPolicy != .none {
+        if pod.spec.dnsPolicy != DNSPolicy.none {
             for line in host.split(separator: "\n") {
                 let f = line.split(separator: " ", omittingEmptySubsequences: true).flatMap { $0.split(separator: "\t") }.map(String.init)
                 guard let key = f.first else { continue }

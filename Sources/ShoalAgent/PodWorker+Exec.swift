@@ -118,7 +118,8 @@ extension PodWorker {
         var terminal: FileDescriptor?
         if tty {
             var master: Int32 = -1, slave: Int32 = -1
-            try shimCall("openpty") { sh_openpty(&master, &slave) }
+            let ptmx = "/proc/\(r.pid ?? 0)/root/dev/pts/ptmx"
+            try shimCall("openpty", path: ptmx) { sh_openpty(ptmx, &master, &slave) }
             let m = FileDescriptor(master), s = FileDescriptor(slave)
             terminal = m
             outRead = m

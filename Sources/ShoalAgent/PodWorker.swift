@@ -33,6 +33,8 @@ actor PodWorker {
     var terminating = false
     var finished = false
     var gracePeriodOverride: Int64?
+    /// When the kill began: the pod shows as Terminating from then on.
+    var deletionTimestamp: Time?
     var finishWaiters: [CheckedContinuation<Void, Never>] = []
     var syncing = false
     var syncRequested = false
@@ -85,6 +87,7 @@ actor PodWorker {
         if finished { return }
         if !terminating {
             terminating = true
+            deletionTimestamp = Time.now()
             gracePeriodOverride = gracePeriod
             wakeTask?.cancel()
             requestSync()
@@ -96,6 +99,10 @@ actor PodWorker {
     func currentPod() -> Pod {
         var p = pod
         p.status = status()
+        if let deletionTimestamp {
+            p.metadata.deletionTimestamp = deletionTimestamp
+            p.metadata.deletionGracePeriodSeconds = gracePeriodOverride ?? pod.spec.terminationGracePeriodSeconds ?? 30
+        }
         return p
     }
 
@@ -680,7 +687,7 @@ actor PodWorker {
     func hostHostname() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         gethostname(&buf, buf.count)
-        return String(cString: buf)
+        return string(fromCBuffer: buf)
     }
 }
 

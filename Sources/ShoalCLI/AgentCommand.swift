@@ -91,7 +91,7 @@ enum SignalSources {
 func hostName() -> String {
     var buf = [CChar](repeating: 0, count: 256)
     gethostname(&buf, buf.count)
-    return String(cString: buf).lowercased()
+    return string(fromCBuffer: buf).lowercased()
 }
 
 import ShoalAPI

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ShoalAPI
 import ShoalAgent
 import ShoalOS
 
@@ -91,13 +92,16 @@ struct ExecClient {
     /// A `v1.Status`: Success → 0; NonZeroExitCode → the code from its ExitCode cause; any
     /// other failure prints its message and gives 1, as kubectl does.
     static func exitCode(fromStatus payload: [UInt8]) -> Int32 {
-        let text = String(decoding: payload, as: UTF8.self)
-        if text.contains("\"status\":\"Success\"") { return 0 }
-        if let r = text.range(of: "\"reason\":\"ExitCode\",\"message\":\"") {
-            let digits = text[r.upperBound...].prefix { $0.isNumber }
-            if let code = Int32(digits) { return code }
+        guard let status = try? JSONDecoder().decode(Status.self, from: Data(payload)) else {
+            writeAll(2, Array("error: unreadable exit status from the agent\n".utf8))
+            return 1
         }
-        writeAll(2, Array(("error: " + NodeClient.errorMessage(payload) + "\n").utf8))
+        if status.status == "Success" { return 0 }
+        if status.reason == "NonZeroExitCode",
+           let code = status.details?.causes?.first(where: { $0.reason == "ExitCode" })?.message.flatMap({ Int32($0) }) {
+            return code
+        }
+        writeAll(2, Array(("error: " + (status.message ?? "command failed") + "\n").utf8))
         return 1
     }
 }

@@ -15,10 +15,10 @@ struct NodeClientError: Error, CustomStringConvertible {
 
 /// A blocking HTTP/1.1 client for the agent's unix socket. The CLI does one call and exits,
 /// so plain blocking I/O is the simplest correct thing.
-struct NodeClient {
+struct NodeClient: Sendable {
     let socketPath: String
 
-    struct Response {
+    struct Response: Sendable {
         var status: Int
         var headers: [(String, String)]
         var body: [UInt8]

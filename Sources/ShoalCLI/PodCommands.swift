@@ -112,7 +112,7 @@ struct ExecCommand: ParsableCommand {
     @OptionGroup var data: DataDirOption
     @Option(name: .shortAndLong) var namespace: String = "default"
     @Option(name: .shortAndLong, help: "The container (default: the pod's first).") var container: String?
-    @Flag(name: .shortAndLong, help: "Pass stdin to the command.") var stdin = false
+    @Flag(name: [.customShort("i"), .customLong("stdin")], help: "Pass stdin to the command.") var stdin = false
     @Flag(name: .shortAndLong, help: "Allocate a terminal.") var tty = false
     @Argument(help: "The pod's name.") var pod: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []

@@ -50,6 +50,14 @@ public protocol CgroupDriver: Sendable {
     func exists(_ path: String) -> Bool
     /// Absolute directories backing `path`, for diagnostics and leftover checks.
     func directories(_ path: String) -> [String]
+    /// Removes the driver's root directory if it is empty.
+    func removeRoot()
+}
+
+extension CgroupDriver {
+    public func removeRoot() {
+        for dir in directories("") { rmdir(dir) }
+    }
 }
 
 public enum Cgroups {

@@ -172,3 +172,8 @@ public enum HostMounts {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// A NUL-terminated C buffer as a String.
+public func string(fromCBuffer buf: [CChar]) -> String {
+    String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -20,7 +20,7 @@ public enum HostAddress {
                 var a = sin.pointee.sin_addr
                 return inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count)) != nil
             }
-            if ok { return String(cString: buf) }
+            if ok { return string(fromCBuffer: buf) }
         }
         return nil
     }

@@ -27,13 +27,14 @@ public final class Inotify: @unchecked Sendable {
 
     public func remove(_ wd: Int32) { _ = inotify_rm_watch(fd.raw, wd) }
 
-    /// Waits for and returns the next batch of events.
+    /// Waits for and returns the next batch of events; empty once the task is cancelled.
     public func next() async -> [Event] {
-        while true {
+        while !Task.isCancelled {
             let events = drain()
             if !events.isEmpty { return events }
             await waitReadable(fd.raw)
         }
+        return []
     }
 
     /// Whatever events are queued now, without waiting.

@@ -1,44 +1,93 @@
-import Dispatch
+import CShims
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Waits, without blocking a thread, until `fd` is readable (data, EOF, or a pidfd's process
-/// exited). The fd must stay open until this returns.
-public func waitReadable(_ fd: Int32, queue: DispatchQueue = .global()) async {
-    await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        let once = Locked(false)
-        source.setEventHandler {
-            let first = once.withLock { fired -> Bool in
-                defer { fired = true }
-                return !fired
-            }
-            if first {
-                source.cancel()
-                cont.resume()
-            }
-        }
-        source.resume()
+/// Waits, without blocking a thread of Swift's pool, until `fd` is readable (data, EOF, a
+/// hang-up, or a pidfd's process exited), or the task is cancelled. Regular files, which
+/// epoll refuses, count as readable at once.
+public func waitReadable(_ fd: Int32) async {
+    await Reactor.shared.waitReadable(fd)
+}
+
+/// One thread in epoll_wait for every readiness wait of the process.
+///
+/// Each wait registers a private dup of the caller's fd, one-shot. So a caller that closes its
+/// fd, or a second waiter on the same fd, never disturbs the registration, and a finished wait
+/// leaves nothing behind (closing the dup drops it from epoll). libdispatch's read sources were
+/// used here first; closing an fd under one of them crashed its event loop.
+final class Reactor: @unchecked Sendable {
+    static let shared = Reactor()
+
+    private enum Wait {
+        /// Not registered yet; a cancellation now removes it, and registering then finds it gone.
+        case pending
+        case registered(fd: Int32, continuation: CheckedContinuation<Void, Never>)
     }
-}
 
-/// Sleeps for a duration given in seconds, honouring cancellation.
-public func sleep(seconds: Double) async throws {
-    try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
-}
+    private let epfd: Int32
+    private let lock = Lock()
+    private var waits: [UInt64: Wait] = [:]
+    private var nextToken: UInt64 = 1
 
-/// A monotonic clock reading in nanoseconds.
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
+    private init() {
+        epfd = sh_epoll_create()
+        precondition(epfd >= 0, "epoll_create1 failed: \(-epfd)")
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            guard let arg else { return nil }
+            Unmanaged<Reactor>.fromOpaque(arg).takeRetainedValue().run()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        pthread_detach(thread)
+    }
 
-/// Wall clock time in nanoseconds since the epoch.
-public func realtimeNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    func waitReadable(_ fd: Int32) async {
+        let token: UInt64 = lock.withLock {
+            defer { nextToken += 1 }
+            waits[nextToken] = .pending
+            return nextToken
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in register(fd, token, c) }
+        } onCancel: {
+            finish(token)
+        }
+    }
+
+    private func register(_ fd: Int32, _ token: UInt64, _ c: CheckedContinuation<Void, Never>) {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { return c.resume() }  // not an open fd: nothing to wait for
+        let cancelled: Bool = lock.withLock {
+            guard waits[token] != nil else { return true }
+            waits[token] = .registered(fd: copy, continuation: c)
+            return false
+        }
+        if cancelled {
+            close(copy)
+            return c.resume()
+        }
+        // EPERM: a regular file, always readable. Any other failure: don't hang the caller.
+        if sh_epoll_add_oneshot(epfd, copy, token) < 0 { finish(token) }
+    }
+
+    /// Ends a wait: readiness, cancellation, or a failed registration; whichever comes first.
+    private func finish(_ token: UInt64) {
+        let wait = lock.withLock { waits.removeValue(forKey: token) }
+        guard case let .registered(fd, continuation)? = wait else { return }
+        close(fd)
+        continuation.resume()
+    }
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        while true {
+            let n = tokens.withUnsafeMutableBufferPointer { sh_epoll_wait_tokens(epfd, $0.baseAddress, Int32($0.count)) }
+            if n < 0 { continue }
+            for i in 0..<Int(n) { finish(tokens[i]) }
+        }
+    }
 }

@@ -52,10 +52,10 @@ public struct CRILogReader: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// Streams the log to `emit`. With `follow`, keeps going until `isDone()` is true and the
-    /// file has been read to its end (the container exited and its output was drained).
-    public func read(_ options: LogReadOptions, isDone: @escaping @Sendable () -> Bool,
-                     emit: @Sendable ([UInt8]) async throws -> Void) async throws {
+    /// Streams the log to `emit`. With `follow` (and a container still writing), keeps going
+    /// until the sandbox closes the file — it does so only when the container's output is
+    /// complete — and the file has been read to its end. Cancellation ends it too.
+    public func read(_ options: LogReadOptions, emit: @Sendable ([UInt8]) async throws -> Void) async throws {
         var fd = try FileDescriptor.open(path, O_RDONLY)
         var offset: off_t = 0
         var pending: [UInt8] = []  // an unterminated trailing line of the file
@@ -66,8 +66,10 @@ public struct CRILogReader: Sendable {
 
         let watcher: Inotify? = options.follow ? try Inotify() : nil
         if let watcher {
-            try watcher.watch(FileSystem.dirname(path), Inotify.create | Inotify.movedTo | Inotify.modify)
+            try watcher.watch(FileSystem.dirname(path), Inotify.create | Inotify.movedTo | Inotify.modify | Inotify.closeWrite)
         }
+        let name = FileSystem.basename(path)
+        var writerDone = false
         var buf = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, offset) }
@@ -107,13 +109,10 @@ public struct CRILogReader: Sendable {
                 offset = 0
                 continue
             }
-            if isDone() {
-                // One more read: the process may have written right before it was reported done.
-                let again = buf.withUnsafeMutableBytes { pread(fd.raw, $0.baseAddress, $0.count, offset) }
-                if again <= 0 { return }
-                continue
+            if writerDone || Task.isCancelled { return }
+            for event in await watcher.next() where event.name == name && event.mask & Inotify.closeWrite != 0 {
+                writerDone = true
             }
-            _ = await watcher.next()
         }
     }
 

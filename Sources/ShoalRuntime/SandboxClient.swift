@@ -114,7 +114,7 @@ public final class SandboxClient: @unchecked Sendable {
 
     private let socket: FileDescriptor
     private let queue: DispatchQueue
-    private var source: DispatchSourceRead?
+    private var reader: Task<Void, Never>?
     private var pending: [Pending] = []
     private var closed = false
     private let exitHandler: Locked<(@Sendable (SandboxProcess) -> Void)?> = Locked(nil)
@@ -123,16 +123,22 @@ public final class SandboxClient: @unchecked Sendable {
     public init(connectingTo path: String, label: String) throws(SystemError) {
         socket = try UnixSocket.connect(path: path, type: Int32(SOCK_SEQPACKET.rawValue))
         queue = DispatchQueue(label: "shoal.sandbox.\(label)")
-        let src = DispatchSource.makeReadSource(fileDescriptor: socket.raw, queue: queue)
-        src.setEventHandler { [weak self] in self?.readable() }
-        source = src
-        src.resume()
+        // Messages are read on the client's queue, as readiness comes; the reader holds the
+        // client weakly so that dropping the client ends it (and closes the socket).
+        let socket = socket, queue = queue
+        reader = Task { [weak self] in
+            while !Task.isCancelled {
+                await waitReadable(socket.raw)
+                guard let client = self else { return }
+                let open = await withCheckedContinuation { c in queue.async { c.resume(returning: client.drain()) } }
+                if !open { return }
+            }
+        }
     }
 
     deinit {
         // Nothing may capture self here; pending requests hold strong references, so there are none.
-        source?.cancel()
-        socket.close()
+        reader?.cancel()
     }
 
     /// Called on the client's queue for every process exit the sandbox reports.
@@ -146,8 +152,7 @@ public final class SandboxClient: @unchecked Sendable {
     private func shutdownLocally() {
         guard !closed else { return }
         closed = true
-        source?.cancel()
-        source = nil
+        reader?.cancel()
         socket.close()
         let waiting = pending
         pending = []
@@ -267,6 +272,12 @@ public final class SandboxClient: @unchecked Sendable {
     }
 
     // MARK: receiving (on queue)
+
+    /// Handles every message queued on the socket; false once the connection is closed.
+    private func drain() -> Bool {
+        while !closed && sh_poll_readable_now(socket.raw) == 1 { readable() }
+        return !closed
+    }
 
     private func readable() {
         var buf = [UInt8](repeating: 0, count: Int(SH_MSG_MAX))

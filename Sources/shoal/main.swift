@@ -1,2 +1,3 @@
 import ShoalCLI
-ShoalCLIMain.main()
+
+await ShoalCLIMain.main()

@@ -56,5 +56,7 @@ func busyboxLayer() throws -> String {
     sandbox.removeContainerCgroup("c")
     await sandbox.destroy()
     #expect(!cgroups.exists(config.cgroupPath))
+    cgroups.removeRoot()
+    #expect(!cgroups.exists(""))
     #expect(HostMounts.mountPoints(under: dir).isEmpty)
 }

@@ -6,3 +6,4 @@
 #include "sh_sys.h"
 #include "sh_seccomp.h"
 #include "sh_caps.h"
+#include "sh_gzip.h"

@@ -26,6 +26,18 @@ int sh_wexitstatus(int status);
 int sh_wifsignaled(int status);
 int sh_wtermsig(int status);
 
-// Terminal helpers for exec -t.
-int sh_openpty(int *master, int *slave);
+// Terminal helpers for exec -t. The pty comes from the devpts instance whose ptmx is given
+// (a container's own /dev/pts/ptmx, reached through /proc/PID/root), so the container sees
+// its terminal as /dev/pts/N of its own /dev/pts.
+int sh_openpty(const char *ptmx, int *master, int *slave);
 int sh_set_winsize(int fd, unsigned short rows, unsigned short cols);
+
+// One-shot readiness waits on an epoll instance (the agent's reactor thread). The token comes
+// back from sh_epoll_wait_tokens when fd becomes readable, hangs up or errs.
+int sh_epoll_create(void);
+int sh_epoll_add_oneshot(int epfd, int fd, uint64_t token);
+int sh_epoll_del(int epfd, int fd);
+// Waits (forever) for events; fills up to max tokens. Returns their count or -errno.
+int sh_epoll_wait_tokens(int epfd, uint64_t *tokens, int max);
+// A readable check without waiting: 1 readable (or hung up), 0 not, -errno on error.
+int sh_poll_readable_now(int fd);

@@ -60,6 +60,9 @@ public struct StreamWriter: Sendable {
     }
 
     public var isActive: Bool { channel.isActive }
+
+    /// Returns when the client's connection closes.
+    public func closed() async { try? await channel.closeFuture.get() }
 }
 
 public enum APIResponse: Sendable {

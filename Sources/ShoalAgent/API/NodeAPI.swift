@@ -71,7 +71,6 @@ struct NodeAPI: APIHandler {
 
     func logs(_ w: PodWorker, _ r: APIRequest) async throws -> APIResponse {
         let container = try await w.resolveContainer(r.query("container")).name
-        let (path, _) = try await w.logPath(container: container, previous: r.flag("previous"))
         var options = LogReadOptions(follow: r.flag("follow") && !r.flag("previous"), tailLines: r.query("tailLines").flatMap(Int.init),
                                      timestamps: r.flag("timestamps"), limitBytes: r.query("limitBytes").flatMap(Int.init))
         if let since = r.query("sinceSeconds").flatMap(Int64.init) {
@@ -79,19 +78,19 @@ struct NodeAPI: APIHandler {
         } else if let t = r.query("sinceTime") {
             options.sinceNanos = CRILogReader.nanos(t)
         }
+        let (path, running) = try await w.logPath(container: container, previous: r.flag("previous"))
+        options.follow = options.follow && running
         let reader = CRILogReader(path: path)
         let opts = options
         return .stream(status: 200, contentType: "text/plain") { writer in
-            // Following ends when this instance is no longer running and its log is drained.
-            let done = RunningFlag()
-            let watch = Task {
-                while !Task.isCancelled {
-                    if await !w.isRunning(container) || !writer.isActive { done.set(); return }
-                    try? await Task.sleep(nanoseconds: 200_000_000)
-                }
+            let reading = Task { try await reader.read(opts) { bytes in try await writer.write(bytes) } }
+            // A follower whose client went away stops at once rather than at the container's end.
+            let hangup = Task {
+                await writer.closed()
+                reading.cancel()
             }
-            defer { watch.cancel() }
-            try await reader.read(opts, isDone: { done.isSet }) { bytes in try await writer.write(bytes) }
+            defer { hangup.cancel() }
+            try await reading.value
         }
     }
 
@@ -119,13 +118,6 @@ struct NodeAPI: APIHandler {
         let body = (try? JSONCoding.encode(status)) ?? Array(message.utf8)
         return .bytes(status: code, contentType: "application/json", body: body)
     }
-}
-
-/// A flag set from one task and read from another.
-final class RunningFlag: Sendable {
-    private let value = Locked(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.current }
 }
 
 /// Moves bytes between an exec process and an upgraded connection, then reports the exit
