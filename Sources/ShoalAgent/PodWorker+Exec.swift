@@ -102,7 +102,8 @@ extension PodWorker {
     }
 
     /// Starts `command` inside a running container, as `kubectl exec` does.
-    func exec(container name: String?, command: [String], stdin wantStdin: Bool, tty: Bool) async throws -> ExecProcess {
+    func exec(container name: String?, command: [String], stdin wantStdin: Bool, tty: Bool,
+              terminalSize: (width: UInt16, height: UInt16)? = nil) async throws -> ExecProcess {
         let c = try resolveContainer(name)
         guard !command.isEmpty else { throw NodeAPIError.badRequest("you must specify at least one command for the container") }
         guard let sandbox, let r = record.containers.first(where: { $0.name == c.name }), r.isRunning,
@@ -121,6 +122,7 @@ extension PodWorker {
             let ptmx = "/proc/\(r.pid ?? 0)/root/dev/pts/ptmx"
             try shimCall("openpty", path: ptmx) { sh_openpty(ptmx, &master, &slave) }
             let m = FileDescriptor(master), s = FileDescriptor(slave)
+            if let terminalSize { _ = sh_set_winsize(master, terminalSize.height, terminalSize.width) }
             terminal = m
             outRead = m
             outWrite = s

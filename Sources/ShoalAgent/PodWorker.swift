@@ -42,6 +42,11 @@ actor PodWorker {
     var retryDelay: Double = 1
     var lastStatus: PodStatus?
     var execCounter = 0
+    /// Instances whose spawn is in flight. The sandbox may report a fast exit before the spawn
+    /// call returns here (the actor runs other work while it awaits); such exits wait in
+    /// `earlyExits` until the instance is recorded as running.
+    var spawning: Set<String> = []
+    var earlyExits: [String: SandboxProcess] = [:]
     var execExits: [String: ExecExit] = [:]
 
     var pod: Pod { record.pod }
@@ -369,6 +374,12 @@ actor PodWorker {
         // Persist before the spawn: if the agent dies right after it, the re-adopting agent
         // finds this instance in the sandbox and knows whose it is.
         persist()
+        spawning.insert(instanceID)
+        defer {
+            spawning.remove(instanceID)
+            // The exit of a process that failed its setup: the sandbox need not keep its record.
+            if earlyExits.removeValue(forKey: instanceID) != nil { Task { try? await sandbox.client.forget(instanceID) } }
+        }
         do {
             let process = try await sandbox.startContainer(
                 name: name, instanceID: instanceID, launch: launch, resources: PodResources.container(c),
@@ -386,11 +397,14 @@ actor PodWorker {
             ctx.events.record(pod, reason: "Started", message: "Started container \(name)", fieldPath: fieldPath)
             removeOldInstances(name, keep: attempt)
             persist()
+            spawning.remove(instanceID)
+            if let early = earlyExits.removeValue(forKey: instanceID) { await processExited(early) }
             return true
         } catch let error as SandboxError {
-            if case let .setup(step, errno) = error, step.hasPrefix("exec ") {
-                // The process was created but could not exec: containerd and the kubelet report
-                // this as a terminated container (StartError, 128) that follows the restart policy.
+            if case let .setup(step, errno) = error {
+                // The process was created but a setup step (a mount, the working directory, the
+                // exec) failed: containerd and the kubelet report that as a terminated container
+                // (StartError, 128; runc fails these at task start), which follows the restart policy.
                 let message = "failed to start container \"\(name)\": \(error)"
                 let now = Time.now()
                 record.containers[i].startedThisRun = true
@@ -398,7 +412,7 @@ actor PodWorker {
                     exitCode: 128, reason: "StartError", message: message, startedAt: now, finishedAt: now,
                     containerID: "shoal://\(uid)/\(instanceID)"))
                 ctx.events.record(pod, type: "Warning", reason: "Failed", message: "Error: \(message)", fieldPath: fieldPath)
-                logger.warning("container start failed", metadata: ["container": "\(name)", "errno": "\(errno)"])
+                logger.warning("container start failed", metadata: ["container": "\(name)", "step": "\(step)", "errno": "\(errno)"])
                 try? FileSystem.removeTree(instanceDir)
                 handleEnd(i, exitCode: 128)
                 return false
@@ -435,6 +449,10 @@ actor PodWorker {
 
     /// A process of this pod's sandbox ended.
     func processExited(_ p: SandboxProcess) async {
+        if spawning.contains(p.id) {
+            earlyExits[p.id] = p
+            return
+        }
         defer { resumeExitWaiters(p.id) }
         pidfds[p.id] = nil
         guard let i = record.containers.firstIndex(where: { $0.instanceID == p.id }), record.containers[i].isRunning else {

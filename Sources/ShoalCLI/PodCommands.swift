@@ -123,6 +123,8 @@ struct ExecCommand: ParsableCommand {
         let name = pod.hasPrefix("pod/") ? String(pod.dropFirst(4)) : pod
         var query = command.map { "command=" + (($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)) ?? $0) }
         query += ["stdin=\(stdin)", "tty=\(tty)"]
+        var ws = winsize()
+        if tty, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0 { query += ["width=\(ws.ws_col)", "height=\(ws.ws_row)"] }
         if let container { query.append("container=\(container)") }
         do {
             let (socket, leftover) = try client.upgrade("/pods/\(namespace)/\(name)/exec?" + query.joined(separator: "&"))

@@ -82,3 +82,16 @@ public final class Locked<Value>: @unchecked Sendable {
     }
     public var current: Value { lock.withLock { value } }
 }
+
+/// The pid, in this process' PID namespace, of the process a pidfd refers to (the `Pid:` line of
+/// its fdinfo); nil if it cannot be read. A sandbox in its own PID namespace reports pids as
+/// it sees them, which name other processes here.
+public func pidOfPidfd(_ pidfd: Int32) -> Int32? {
+    guard let info = try? FileSystem.readString("/proc/self/fdinfo/\(pidfd)") else { return nil }
+    for line in info.split(separator: "\n") where line.hasPrefix("Pid:") {
+        // -1 once the process has exited.
+        guard let pid = Int32(line.dropFirst(4).filter { $0 != " " && $0 != "\t" }), pid > 0 else { return nil }
+        return pid
+    }
+    return nil
+}

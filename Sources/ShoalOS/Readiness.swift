@@ -14,8 +14,8 @@ public func waitReadable(_ fd: Int32) async {
 /// One thread in epoll_wait for every readiness wait of the process.
 ///
 /// Each wait registers a private dup of the caller's fd, one-shot. So a caller that closes its
-/// fd, or a second waiter on the same fd, never disturbs the registration, and a finished wait
-/// leaves nothing behind (closing the dup drops it from epoll). libdispatch's read sources were
+/// fd, or a second waiter on the same fd, never disturbs the registration; a finished wait
+/// removes its registration and closes its dup. libdispatch's read sources were
 /// used here first; closing an fd under one of them crashed its event loop.
 final class Reactor: @unchecked Sendable {
     static let shared = Reactor()
@@ -78,6 +78,8 @@ final class Reactor: @unchecked Sendable {
     private func finish(_ token: UInt64) {
         let wait = lock.withLock { waits.removeValue(forKey: token) }
         guard case let .registered(fd, continuation)? = wait else { return }
+        // Closing a dup does not drop its registration while the original fd stays open.
+        _ = sh_epoll_del(epfd, fd)
         close(fd)
         continuation.resume()
     }

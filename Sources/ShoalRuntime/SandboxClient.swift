@@ -300,10 +300,12 @@ public final class SandboxClient: @unchecked Sendable {
         case UInt32(SH_MSG_SPAWNED.rawValue):
             guard n == MemoryLayout<sh_spawned>.size else { return }
             let m = buf.withUnsafeBytes { $0.load(as: sh_spawned.self) }
-            deliver(.spawned(pid: m.pid, start: m.start_ns, pidfd: owned.first))
+            deliver(.spawned(pid: owned.first.flatMap { pidOfPidfd($0.raw) } ?? m.pid, start: m.start_ns, pidfd: owned.first))
         case UInt32(SH_MSG_PROC.rawValue):
             guard n == MemoryLayout<sh_proc>.size else { return }
-            deliver(.process(SandboxClient.decodeProc(buf), owned.first))
+            var p = SandboxClient.decodeProc(buf)
+            if let fd = owned.first, let pid = pidOfPidfd(fd.raw) { p.pid = pid }
+            deliver(.process(p, owned.first))
         case UInt32(SH_MSG_LIST_END.rawValue):
             deliver(.listEnd)
         case UInt32(SH_MSG_OK.rawValue):

@@ -102,11 +102,12 @@ final class TestAgent: @unchecked Sendable {
 
     /// Waits (up to `timeout` seconds) until `condition` holds for the pod; returns it.
     @discardableResult
-    func wait(_ name: String, timeout: Double = 20, _ what: String = "condition", _ condition: (Pod) -> Bool) async throws -> Pod {
+    func wait(_ name: String, namespace: String = "default", timeout: Double = 20, _ what: String = "condition",
+              _ condition: (Pod) -> Bool) async throws -> Pod {
         let deadline = Date().addingTimeInterval(timeout)
         var last: Pod?
         while Date() < deadline {
-            if let p = try await pod(name) {
+            if let p = try await pod(name, namespace: namespace) {
                 last = p
                 if condition(p) { return p }
             }
@@ -116,8 +117,8 @@ final class TestAgent: @unchecked Sendable {
     }
 
     @discardableResult
-    func waitRunning(_ name: String, timeout: Double = 20) async throws -> Pod {
-        try await wait(name, timeout: timeout, "all containers running") { p in
+    func waitRunning(_ name: String, namespace: String = "default", timeout: Double = 20) async throws -> Pod {
+        try await wait(name, namespace: namespace, timeout: timeout, "all containers running") { p in
             let statuses = p.status?.containerStatuses ?? []
             return !statuses.isEmpty && statuses.allSatisfy { $0.state?.running != nil }
         }
@@ -137,16 +138,18 @@ final class TestAgent: @unchecked Sendable {
     }
 
     /// `shoal exec` through the node API: (exit code, stdout, stderr).
-    func exec(_ pod: String, _ container: String? = nil, _ command: [String], stdin: [UInt8]? = nil) async throws -> (Int32, String, String) {
+    func exec(_ pod: String, _ container: String? = nil, _ command: [String], stdin: [UInt8]? = nil,
+              namespace: String = "default") async throws -> (Int32, String, String) {
         let client = client
-        return try await offPool { try TestAgent.execBlocking(client, pod, container, command, stdin: stdin) }
+        return try await offPool { try TestAgent.execBlocking(client, namespace, pod, container, command, stdin: stdin) }
     }
 
-    static func execBlocking(_ client: NodeClient, _ pod: String, _ container: String?, _ command: [String], stdin: [UInt8]?) throws -> (Int32, String, String) {
+    static func execBlocking(_ client: NodeClient, _ namespace: String, _ pod: String, _ container: String?, _ command: [String],
+                             stdin: [UInt8]?) throws -> (Int32, String, String) {
         var query = command.map { "command=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) }
         query.append("stdin=\(stdin != nil)")
         if let container { query.append("container=\(container)") }
-        let (socket, leftover) = try client.upgrade("/pods/default/\(pod)/exec?" + query.joined(separator: "&"))
+        let (socket, leftover) = try client.upgrade("/pods/\(namespace)/\(pod)/exec?" + query.joined(separator: "&"))
         if let stdin {
             try socket.write(StreamProtocol.frame(StreamProtocol.stdin, stdin))
             try socket.write(StreamProtocol.frame(StreamProtocol.close, [StreamProtocol.stdin]))
@@ -174,8 +177,8 @@ final class TestAgent: @unchecked Sendable {
     }
 
     /// Runs a command in a container and returns its stdout, requiring exit 0.
-    func sh(_ pod: String, _ container: String? = nil, _ script: String) async throws -> String {
-        let (code, out, err) = try await exec(pod, container, ["sh", "-c", script])
+    func sh(_ pod: String, _ container: String? = nil, _ script: String, namespace: String = "default") async throws -> String {
+        let (code, out, err) = try await exec(pod, container, ["sh", "-c", script], namespace: namespace)
         guard code == 0 else { throw TestFailure("`\(script)` in \(pod)/\(container ?? "-") exited \(code): \(err)") }
         return out
     }

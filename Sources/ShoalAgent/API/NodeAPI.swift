@@ -100,7 +100,11 @@ struct NodeAPI: APIHandler {
         guard r.wantsUpgrade else { throw NodeAPIError.badRequest("exec needs an upgraded connection (Upgrade: \(StreamProtocol.name))") }
         let command = r.query["command"] ?? []
         let tty = r.flag("tty")
-        let process = try await w.exec(container: r.query("container"), command: command, stdin: r.flag("stdin"), tty: tty)
+        // The client's terminal size up front: a resize frame could arrive after the command
+        // already asked for it.
+        let size = r.query("width").flatMap(UInt16.init).flatMap { w in r.query("height").flatMap(UInt16.init).map { (w, $0) } }
+        let process = try await w.exec(container: r.query("container"), command: command, stdin: r.flag("stdin"), tty: tty,
+                                       terminalSize: size)
         return .upgrade { session in
             await ExecBridge.run(process, session: session)
             await w.finishExec(process.id)
