@@ -94,22 +94,32 @@ final class ManifestSource: @unchecked Sendable {
         } catch {
             return .failure(ManifestError(file: file, messages: ["\(error)"]))
         }
-        let decoded: [Pod]
+        let decoded: [Result<Pod, ManifestDecodingError>]
         do {
-            decoded = try PodManifest.decode(text)
+            decoded = try PodManifest.decodeDocuments(text)
         } catch {
-            return .failure(ManifestError(file: file, messages: ["\(error)"]))
+            return .failure(ManifestError(file: file, messages: error.messages))
         }
         var messages: [String] = []
         var pods: [Pod] = []
-        for (index, raw) in decoded.enumerated() {
-            var pod = PodManifest.withDefaults(raw)
+        for (index, result) in decoded.enumerated() {
             let prefix = decoded.count > 1 ? "document \(index): " : ""
+            let raw: Pod
+            switch result {
+            case .success(let pod):
+                raw = pod
+            case .failure(let error):
+                // Type errors and unknown fields: validating the rest would only add noise.
+                messages += error.messages.map { "\(prefix)\($0)" }
+                continue
+            }
+            var pod = PodManifest.withDefaults(raw)
             var errors = PodManifest.validate(pod).map { "\(prefix)\($0)" }
-            for (i, c) in pod.spec.containers.enumerated() where !images.contains(c.image ?? "") {
+            // An empty image is already "Required value".
+            for (i, c) in pod.spec.containers.enumerated() where !(c.image ?? "").isEmpty && !images.contains(c.image ?? "") {
                 errors.append("\(prefix)spec.containers[\(i)].image: Not found: \"\(c.image ?? "")\" (not in the image store; import it with `shoal image import`)")
             }
-            for (i, c) in (pod.spec.initContainers ?? []).enumerated() where !images.contains(c.image ?? "") {
+            for (i, c) in (pod.spec.initContainers ?? []).enumerated() where !(c.image ?? "").isEmpty && !images.contains(c.image ?? "") {
                 errors.append("\(prefix)spec.initContainers[\(i)].image: Not found: \"\(c.image ?? "")\" (not in the image store; import it with `shoal image import`)")
             }
             if !errors.isEmpty {

@@ -1,32 +1,43 @@
-import Foundation
 import ShoalAPI
-import Yams
 
-/// Decoding, defaulting and validating pod manifests (a facade over ShoalAPI).
+/// Decoding, defaulting and validating pod manifests (a facade over ShoalAPI): strict decoding
+/// as the API server does with field validation on (`ManifestDecoder`), Kubernetes' defaults
+/// (`PodDefaults`), and Kubernetes' create-time validation (`PodValidation`), with its messages.
 enum PodManifest {
-    static func decode(_ text: String) throws -> [Pod] {
+    /// Every pod of a manifest text, or every problem of it. With several documents, each
+    /// message says which one (`document 1: spec.containers: Required value`).
+    static func decode(_ text: String) throws(ManifestDecodingError) -> [Pod] {
+        let documents = try decodeDocuments(text)
         var pods: [Pod] = []
-        for document in try Yams.load_all(yaml: text) {
-            if document is NSNull { continue }
-            let data = try JSONSerialization.data(withJSONObject: document)
-            pods.append(try JSONDecoder().decode(Pod.self, from: data))
+        var messages: [String] = []
+        for (index, result) in documents.enumerated() {
+            switch result {
+            case .success(let pod): pods.append(pod)
+            case .failure(let error): messages += error.messages.map { (documents.count > 1 ? "document \(index): " : "") + $0 }
+            }
         }
+        if !messages.isEmpty { throw ManifestDecodingError(messages: messages) }
         return pods
     }
 
+    /// Each non-empty document of a manifest text as a pod or its decoding problems. Throws
+    /// when the text is not YAML (or JSON) at all.
+    static func decodeDocuments(_ text: String) throws(ManifestDecodingError) -> [Result<Pod, ManifestDecodingError>] {
+        try ManifestDecoder.documents(text).map { document in
+            Result { () throws(ManifestDecodingError) -> Pod in try ManifestDecoder.decodePod(from: document) }
+        }
+    }
+
+    /// The kubelet's defaults for a static pod (namespace "default") and the API server's.
     static func withDefaults(_ pod: Pod) -> Pod {
         var p = pod
-        if p.metadata.namespace == nil { p.metadata.namespace = "default" }
-        if p.spec.restartPolicy == nil { p.spec.restartPolicy = .always }
-        if p.spec.terminationGracePeriodSeconds == nil { p.spec.terminationGracePeriodSeconds = 30 }
-        if p.spec.dnsPolicy == nil { p.spec.dnsPolicy = .clusterFirst }
+        if (p.metadata.namespace ?? "").isEmpty { p.metadata.namespace = "default" }
+        PodDefaults.apply(to: &p)
         return p
     }
 
+    /// Kubernetes' validation errors, `field: message` each.
     static func validate(_ pod: Pod) -> [String] {
-        var errors: [String] = []
-        if (pod.metadata.name ?? "").isEmpty { errors.append("metadata.name: Required value: name or generateName is required") }
-        if pod.spec.containers.isEmpty { errors.append("spec.containers: Required value") }
-        return errors
+        PodValidation.validate(pod).map(\.description)
     }
 }

@@ -12,13 +12,24 @@ struct JSONParser {
 
     /// A key that appeared twice in one object, with the path of the object holding it.
     struct DuplicateKey: Equatable {
-        var path: FieldPath?
+        var path: FieldPath
         var key: String
+    }
+
+    /// One top-level value of a JSON stream, with what the strict decoder needs besides it.
+    struct Document {
+        var value: JSONValue
+        var duplicates: [DuplicateKey]
+        /// The order in which every value appeared (pre-order), by path.
+        var positions: [FieldPath: Int]
+        var line: Int
     }
 
     private let bytes: [UInt8]
     private var index = 0
     private(set) var duplicates: [DuplicateKey] = []
+    private(set) var positions: [FieldPath: Int] = [:]
+    private var nodeCount = 0
 
     init(_ text: String) {
         bytes = Array(text.utf8)
@@ -28,7 +39,7 @@ struct JSONParser {
     static func parse(_ text: String) throws -> (value: JSONValue, duplicates: [DuplicateKey]) {
         var parser = JSONParser(text)
         parser.skipWhitespace()
-        let value = try parser.parseValue(path: nil, depth: 0)
+        let value = try parser.parseValue(path: FieldPath(), depth: 0)
         parser.skipWhitespace()
         if parser.index < parser.bytes.count {
             throw parser.failure("unexpected data after the top-level value")
@@ -36,10 +47,33 @@ struct JSONParser {
         return (value, parser.duplicates)
     }
 
+    /// Parses a stream of JSON values separated by whitespace (`{…} {…}`), as kubectl reads
+    /// a JSON manifest file.
+    static func parseStream(_ text: String) throws -> [Document] {
+        var parser = JSONParser(text)
+        var documents: [Document] = []
+        parser.skipWhitespace()
+        while parser.index < parser.bytes.count {
+            parser.duplicates = []
+            parser.positions = [:]
+            let line = parser.currentLine()
+            let value = try parser.parseValue(path: FieldPath(), depth: 0)
+            documents.append(Document(value: value, duplicates: parser.duplicates, positions: parser.positions, line: line))
+            parser.skipWhitespace()
+        }
+        return documents
+    }
+
+    private func currentLine() -> Int {
+        1 + bytes[..<min(index, bytes.count)].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+
     // Deep nesting would exhaust the stack; real manifests are a few dozen levels at most.
     private static let maxDepth = 512
 
-    private mutating func parseValue(path: FieldPath?, depth: Int) throws -> JSONValue {
+    private mutating func parseValue(path: FieldPath, depth: Int) throws -> JSONValue {
+        positions[path] = nodeCount
+        nodeCount += 1
         guard depth < Self.maxDepth else { throw failure("nesting too deep") }
         guard index < bytes.count else { throw failure("unexpected end of input") }
         switch bytes[index] {
@@ -54,7 +88,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseObject(path: FieldPath?, depth: Int) throws -> JSONValue {
+    private mutating func parseObject(path: FieldPath, depth: Int) throws -> JSONValue {
         index += 1
         var members: [String: JSONValue] = [:]
         skipWhitespace()
@@ -70,7 +104,7 @@ struct JSONParser {
             guard peek(UInt8(ascii: ":")) else { throw failure("expected ':' after object key") }
             index += 1
             skipWhitespace()
-            let childPath = path.map { $0.child(key) } ?? FieldPath(key)
+            let childPath = path.child(key)
             let value = try parseValue(path: childPath, depth: depth + 1)
             if members[key] != nil {
                 duplicates.append(DuplicateKey(path: path, key: key))
@@ -91,7 +125,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseArray(path: FieldPath?, depth: Int) throws -> JSONValue {
+    private mutating func parseArray(path: FieldPath, depth: Int) throws -> JSONValue {
         index += 1
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -101,7 +135,7 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            let childPath = (path ?? FieldPath()).index(elements.count)
+            let childPath = path.index(elements.count)
             elements.append(try parseValue(path: childPath, depth: depth + 1))
             skipWhitespace()
             guard index < bytes.count else { throw failure("unexpected end of input in array") }

@@ -26,12 +26,30 @@ public enum IntOrString: Sendable, Hashable, Codable, CustomStringConvertible,
     }
 
     public init(from decoder: any Decoder) throws {
+        if let valueDecoder = decoder as? JSONValueDecoder {
+            // IntOrString.UnmarshalJSON: a JSON string, else whatever decodes as an int32.
+            switch valueDecoder.value {
+            case .string(let s):
+                self = .string(s)
+            case .null:
+                self = .int(0)
+            case .int(let i):
+                guard let exact = Int32(exactly: i) else { throw valueDecoder.mismatch("int32", kind: "number \(i)") }
+                self = .int(exact)
+            case .double(let d):
+                guard d == d.rounded(), let exact = Int32(exactly: d) else {
+                    throw valueDecoder.mismatch("int32", kind: "number \(JSONWriter.formatDouble(d))")
+                }
+                self = .int(exact)
+            default:
+                throw valueDecoder.mismatch("int32")
+            }
+            return
+        }
         let container = try decoder.singleValueContainer()
-        if let valueDecoder = decoder as? JSONValueDecoder, case .string(let s) = valueDecoder.value {
-            self = .string(s)
-        } else if let i = try? container.decode(Int32.self) {
+        if let i = try? container.decode(Int32.self) {
             self = .int(i)
-        } else if !(decoder is JSONValueDecoder), let s = try? container.decode(String.self) {
+        } else if let s = try? container.decode(String.self) {
             self = .string(s)
         } else {
             throw DecodingError.typeMismatch(IntOrString.self, .init(codingPath: decoder.codingPath,
@@ -46,4 +64,8 @@ public enum IntOrString: Sendable, Hashable, Codable, CustomStringConvertible,
         case .string(let s): try container.encode(s)
         }
     }
+}
+
+extension IntOrString: DecodingPlaceholder {
+    static var decodingPlaceholder: IntOrString { .int(0) }
 }

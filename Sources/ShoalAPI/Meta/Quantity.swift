@@ -176,15 +176,16 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
     public init(from decoder: any Decoder) throws {
         let text: String
         if let valueDecoder = decoder as? JSONValueDecoder {
+            // Like Quantity.UnmarshalJSON: any JSON token but null is taken as the quantity's
+            // text (quotes removed, spaces trimmed), so `true` or `{}` fail as bad quantities.
             switch valueDecoder.value {
-            case .string(let s): text = s
+            case .string(let s): text = s.trimmingASCIIWhitespace()
             case .int(let i): text = String(i)
             case .double(let d): text = JSONWriter.formatDouble(d)
             case .null:
                 self = .zero
                 return
-            default:
-                throw valueDecoder.mismatch("a quantity (string or number)")
+            case let other: text = goJSONText(other)
             }
         } else {
             let container = try decoder.singleValueContainer()
@@ -220,5 +221,18 @@ public enum QuantityError: Error, Sendable, Hashable, CustomStringConvertible {
         case .suffix:
             return "unable to parse quantity's suffix"
         }
+    }
+}
+
+extension Quantity: DecodingPlaceholder {
+    static var decodingPlaceholder: Quantity { .zero }
+}
+
+extension String {
+    /// Without leading and trailing spaces, tabs and line breaks.
+    func trimmingASCIIWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
     }
 }

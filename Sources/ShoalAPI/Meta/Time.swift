@@ -118,3 +118,11 @@ public struct MicroTime: Sendable, Hashable, Comparable, Codable, CustomStringCo
         try container.encode(rfc3339)
     }
 }
+
+extension Time: DecodingPlaceholder {
+    static var decodingPlaceholder: Time { Time(secondsSinceEpoch: 0) }
+}
+
+extension MicroTime: DecodingPlaceholder {
+    static var decodingPlaceholder: MicroTime { MicroTime(secondsSinceEpoch: 0) }
+}

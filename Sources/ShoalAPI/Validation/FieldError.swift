@@ -98,13 +98,15 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
         FieldError(.forbidden, field, .string(""), detail)
     }
 
+    /// `field.TooLong`: the value itself is never printed.
     public static func tooLong(_ field: FieldPath, maxLength: Int) -> FieldError {
-        FieldError(.tooLong, field, .omitted, "must have at most \(maxLength) bytes")
+        let detail = maxLength >= 0 ? "may not be more than \(maxLength) \(maxLength == 1 ? "byte" : "bytes")" : "value is too long"
+        return FieldError(.tooLong, field, .omitted, detail)
     }
 
     public static func tooMany(_ field: FieldPath, actual: Int, max: Int) -> FieldError {
         FieldError(.tooMany, field, actual >= 0 ? .int(Int64(actual)) : .omitted,
-                   max >= 0 ? "must have at most \(max) items" : "has too many items")
+                   max >= 0 ? "must have at most \(max) \(max == 1 ? "item" : "items")" : "has too many items")
     }
 
     public static func internalError(_ field: FieldPath, _ detail: String) -> FieldError {
@@ -126,6 +128,16 @@ public enum BadValue: Sendable, Hashable, CustomStringConvertible {
     case raw(String)
 
     public static func integer<I: BinaryInteger>(_ i: I) -> BadValue { .int(Int64(i)) }
+
+    /// A value Kubernetes prints through `json.Marshal` (named string types such as
+    /// `RestartPolicy`, quantities, pointers to them): a JSON string.
+    public static func json(_ s: String) -> BadValue { .raw(goJSONQuote(s)) }
+
+    /// Any JSON value, printed as Go's `json.Marshal` prints it.
+    public static func json(_ value: JSONValue) -> BadValue {
+        if case .string(let s) = value { return .json(s) }
+        return .raw(goJSONText(value))
+    }
 
     init(json: JSONValue) {
         switch json {
@@ -179,4 +191,40 @@ func goQuote(_ s: String) -> String {
         }
     }
     return out + "\""
+}
+
+/// Quotes like Go's `json.Marshal` of a string: HTML-sensitive characters are escaped too.
+func goJSONQuote(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "<", ">", "&", "\u{2028}", "\u{2029}": out += "\\u" + JSONWriter.hex4(scalar.value)
+        default:
+            if scalar.value < 0x20 {
+                out += "\\u" + JSONWriter.hex4(scalar.value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
+
+/// Compact JSON with sorted keys and Go's string escaping.
+func goJSONText(_ value: JSONValue) -> String {
+    switch value {
+    case .null: return "null"
+    case .bool(let b): return b ? "true" : "false"
+    case .int(let i): return String(i)
+    case .double(let d): return JSONWriter.formatDouble(d)
+    case .string(let s): return goJSONQuote(s)
+    case .array(let a): return "[" + a.map(goJSONText).joined(separator: ",") + "]"
+    case .object(let o):
+        return "{" + o.keys.sorted().map { goJSONQuote($0) + ":" + goJSONText(o[$0] ?? .null) }.joined(separator: ",") + "}"
+    }
 }

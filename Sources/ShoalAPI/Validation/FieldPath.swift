@@ -44,6 +44,12 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
 
     public var isEmpty: Bool { elements.isEmpty }
 
+    /// The same path with map keys written as field names: the form a schema-less reader of
+    /// the document (which cannot tell maps from objects) gives to the same node.
+    var untyped: FieldPath {
+        FieldPath(elements: elements.map { if case .key(let k) = $0 { return .field(k) } else { return $0 } })
+    }
+
     public var description: String {
         var out = ""
         for (i, element) in elements.enumerated() {
