@@ -39,7 +39,8 @@ public actor Agent {
         server = try await HTTPServer(path: config.socketPath, handler: NodeAPI(agent: self), logger: logger)
         if let dir = manifestsDir {
             try FileSystem.createDirectory(dir)
-            let source = try ManifestSource(directory: dir, nodeName: config.nodeName, images: ctx.images, logger: logger)
+            let source = try ManifestSource(directory: dir, nodeName: config.nodeName, images: ctx.images,
+                                            imageIndexDirectory: config.dataDir + "/images", logger: logger)
             manifests = source
             source.run { [weak self] pods in await self?.setDesired(pods) }
         }

@@ -14,7 +14,12 @@ public struct ManifestError: Error, Sendable, Equatable, Codable, CustomStringCo
 
 /// Static pods from a directory, like the kubelet's file source: every `*.yaml`, `*.yml` and
 /// `*.json` file, several documents per file. Changes arrive through inotify; each change
-/// re-reads the directory and hands the complete desired set to the agent.
+/// hands the complete desired set to the agent. Only files that changed are read again.
+///
+/// A file counts as changed when a writer closes it or it is renamed in or out (what editors
+/// and `kubectl`-style tools do), never on a bare write, so a half-written file is not read.
+/// The image store's index is watched too: a manifest rejected for a missing image is taken
+/// up as soon as `shoal image import` brings it.
 final class ManifestSource: @unchecked Sendable {
     let directory: String
     let nodeName: String
@@ -23,14 +28,22 @@ final class ManifestSource: @unchecked Sendable {
     private let inotify: Inotify
     private var task: Task<Void, Never>?
     let errors = Locked<[ManifestError]>([])
+    /// Parsed files by name, with the stat identity they were parsed from (used by the single
+    /// loop of `run` only).
+    private var parsed: [String: (stamp: [Int], result: Result<[Pod], ManifestError>)] = [:]
+    private let imageIndexWatch: Int32?
 
-    init(directory: String, nodeName: String, images: ImageResolver, logger: Logger) throws {
+    static let changeEvents = Inotify.closeWrite | Inotify.movedTo | Inotify.movedFrom | Inotify.delete | Inotify.create
+
+    init(directory: String, nodeName: String, images: ImageResolver, imageIndexDirectory: String? = nil, logger: Logger) throws {
         self.directory = directory
         self.nodeName = nodeName
         self.images = images
         self.logger = logger
-        inotify = try Inotify()
-        try inotify.watch(directory, Inotify.create | Inotify.delete | Inotify.modify | Inotify.movedTo | Inotify.movedFrom | Inotify.closeWrite)
+        let inotify = try Inotify()
+        try inotify.watch(directory, ManifestSource.changeEvents)
+        imageIndexWatch = try imageIndexDirectory.map { try inotify.watch($0, Inotify.movedTo | Inotify.closeWrite) }
+        self.inotify = inotify
     }
 
     /// Delivers the desired pods now and after every change, until cancelled.
@@ -38,31 +51,52 @@ final class ManifestSource: @unchecked Sendable {
         task = Task { [self] in
             await deliver(load())
             while !Task.isCancelled {
-                _ = await inotify.next()
-                // Editors write in several steps (truncate, write, rename); let the burst settle.
-                try? await Task.sleep(nanoseconds: 30_000_000)
-                _ = inotify.drain()
+                let events = await inotify.next()
                 if Task.isCancelled { return }
+                if events.contains(where: { $0.watch == imageIndexWatch && $0.name == "images.json" }) {
+                    // Image checks are part of each file's result: all of them may change.
+                    parsed = [:]
+                } else if !events.contains(where: isManifestChange) {
+                    continue
+                }
                 await deliver(load())
             }
         }
     }
 
-    /// Re-reads now (after an image import made a rejected manifest valid, say).
-    func reload(_ deliver: @Sendable ([Pod]) async -> Void) async { await deliver(load()) }
+    /// A file written and closed, renamed in or out, removed, or a symlink made.
+    private func isManifestChange(_ e: Inotify.Event) -> Bool {
+        guard e.watch != imageIndexWatch, ManifestSource.isManifestName(e.name) else { return false }
+        if e.mask & Inotify.create != 0 { return FileSystem.fileType(directory + "/" + e.name) == S_IFLNK }
+        return true
+    }
+
+    static func isManifestName(_ name: String) -> Bool {
+        !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json"))
+    }
 
     func stop() { task?.cancel() }
+
+    /// One file's pods, parsed again only when the file is not the one parsed last time.
+    private func cachedPods(_ file: String) -> Result<[Pod], ManifestError> {
+        let path = directory + "/" + file
+        var st = stat()
+        let stamp = stat(path, &st) == 0
+            ? [Int(st.st_dev), Int(st.st_ino), Int(st.st_size), Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec)] : []
+        if let hit = parsed[file], hit.stamp == stamp, !stamp.isEmpty { return hit.result }
+        let result = ManifestSource.pods(inFile: path, nodeName: nodeName, images: images)
+        parsed[file] = (stamp, result)
+        return result
+    }
 
     func load() -> [Pod] {
         var pods: [Pod] = []
         var problems: [ManifestError] = []
         var seen: [String: String] = [:]  // namespace/name → file
-        let files = ((try? FileSystem.listDirectory(directory)) ?? []).filter { name in
-            !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json"))
-        }
+        let files = ((try? FileSystem.listDirectory(directory)) ?? []).filter(ManifestSource.isManifestName).sorted()
+        for gone in parsed.keys where !files.contains(gone) { parsed[gone] = nil }
         for file in files {
-            let path = directory + "/" + file
-            switch ManifestSource.pods(inFile: path, nodeName: nodeName, images: images) {
+            switch cachedPods(file) {
             case let .failure(error):
                 problems.append(error)
             case let .success(found):

@@ -292,13 +292,21 @@ actor PodWorker {
         return true
     }
 
+    /// App containers start together: their setups (mounts, pivot_root, seccomp) run in
+    /// parallel in the sandbox's children instead of one after another.
     private func runAppContainers() async {
+        var due: [(Container, Int)] = []
         for c in pod.spec.containers {
             guard let i = index(of: c.name), !terminating, record.restartCause == nil else { continue }
             let r = record.containers[i]
             if r.isRunning { continue }
             if r.startedThisRun && !containerScopeRestartDue(i) { continue }
-            _ = await startContainer(c, at: i, fieldPath: "spec.containers{\(c.name)}")
+            due.append((c, i))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (c, i) in due {
+                group.addTask { _ = await self.startContainer(c, at: i, fieldPath: "spec.containers{\(c.name)}") }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import ShoalOS
 
 /// The local image store, rooted at `<dataDir>/images`:
 ///
@@ -20,6 +21,10 @@ public final class ImageStore: Sendable {
     /// `<dataDir>/images`.
     public let root: String
     let logger: Logger
+    /// The last index read, with the identity of the file it came from. images.json is only
+    /// ever replaced by rename, so the same inode, size and mtime mean the same content; the
+    /// agent resolves images on every manifest change and container start without re-decoding.
+    private let indexCache = Locked<(stamp: [Int], index: StoreIndex)?>(nil)
 
     public init(dataDir: String, logger: Logger = Logger(label: "shoal.image")) throws(ImageError) {
         root = (dataDir.hasSuffix("/") ? String(dataDir.dropLast()) : dataDir) + "/images"
@@ -47,7 +52,10 @@ public final class ImageStore: Sendable {
     // MARK: reading
 
     func loadIndex() throws(ImageError) -> StoreIndex {
-        guard exists(indexPath) else { return StoreIndex() }
+        var st = stat()
+        guard lstat(indexPath, &st) == 0 else { return StoreIndex() }
+        let stamp = [Int(st.st_ino), Int(st.st_size), Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec)]
+        if let cached = indexCache.current, cached.stamp == stamp { return cached.index }
         let bytes = try readWholeFile(indexPath)
         let index: StoreIndex
         do throws(ImageError) {
@@ -58,6 +66,7 @@ public final class ImageStore: Sendable {
         guard index.version == StoreIndex.currentVersion else {
             throw .storeCorrupt(path: indexPath, reason: "unknown version \(index.version)")
         }
+        indexCache.withLock { $0 = (stamp, index) }
         return index
     }
 

@@ -1,0 +1,150 @@
+import Foundation
+import ShoalOS
+import Testing
+
+/// The `shoal` binary as a user runs it: `shoal agent` in its own process, and the commands
+/// beside it, asserting on what they print and exit with.
+@Suite(.enabled(if: isRoot, "needs root"))
+struct CLITests {
+    @Test func anAgentAndItsCommandsEndToEnd() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+
+        // A manifest naming an image not yet imported: one clear error, nothing started.
+        try FileSystem.writeAtomically(cli.manifests + "/web.yaml", """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: server
+            image: busybox
+            command: ["sh", "-c", "echo started; exec httpd -f -p 8080 -h /etc"]
+          - name: sidecar
+            image: busybox
+            command: ["sleep", "3600"]
+        """)
+        try FileSystem.writeAtomically(cli.manifests + "/broken.yaml", """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: Bad_Name}
+        spec:
+          containers:
+          - {name: c, image: busybox, resources: {limits: {memory: 12Q}}}
+        """)
+        try await cli.startAgent()
+        try await waitUntil { try await cli.shoal("pods").err.contains("web.yaml: spec.containers[0].image: Not found: \"busybox\"") }
+        let early = try await cli.shoal("pods")
+        #expect(early.err.contains("broken.yaml: spec.containers[0].resources.limits[memory]: Invalid value: \"12Q\": quantities must match the regular expression"))
+        #expect(HostMounts.mountPoints(under: cli.dataDir).isEmpty)
+
+        // Importing the image is enough: the agent takes the rejected manifest up by itself.
+        let imported = try await cli.shoal("image", "import", testImage)
+        #expect(imported.code == 0 && imported.out.contains("imported busybox:latest"), "\(imported)")
+        #expect(try await cli.shoal("image", "ls").out.contains("busybox"))
+        try await waitUntil(timeout: 20) { try await cli.shoal("pods").out.contains("2/2     Running") }
+        let table = try await cli.shoal("pods").out
+        #expect(table.hasPrefix("NAMESPACE   NAME   READY   STATUS    RESTARTS   AGE\n"), "\(table)")
+        #expect(table.contains("default     web    2/2     Running   0          "))
+
+        // describe, logs, exec (exit codes, stdin, a real terminal).
+        let described = try await cli.shoal("describe", "web").out
+        for pattern in [#"Name:\s+web\n"#, #"Namespace:\s+default\n"#, #"Status:\s+Running\n"#, #"\nContainers:\n  server:\n"#, #"\n  sidecar:\n"#, #"\nEvents:\n"#] {
+            #expect(described.firstMatch(of: try Regex(pattern)) != nil, "describe lacks \(pattern)")
+        }
+        try await waitUntil { try await cli.shoal("logs", "web", "-c", "server").out == "started\n" }
+        #expect(try await cli.shoal("exec", "web", "-c", "sidecar", "--", "wget", "-q", "-O-", "http://127.0.0.1:8080/hostname").out == "web\n")
+        #expect(try await cli.shoal("exec", "web", "--", "sh", "-c", "exit 3").code == 3)
+        #expect(try await cli.shoal("exec", "-i", "web", "--", "cat", stdin: "through stdin\n").out == "through stdin\n")
+        let tty = try await cli.run("/usr/bin/script", ["-qec", "stty cols 101 rows 27; \(cli.binary) exec --data-dir \(cli.dataDir) -it web -c sidecar -- sh -c 'tty; stty size; exit 4'", "/dev/null"])
+        #expect(tty.code == 4)
+        #expect(tty.out.contains("/dev/pts/0") && tty.out.contains("27 101"), "\(tty.out)")
+        let missing = try await cli.shoal("exec", "web", "-c", "nope", "--", "true")
+        #expect(missing.code != 0 && missing.err.contains("container nope is not valid for pod web"))
+
+        // SIGTERM with --cleanup: the pods stop, the agent exits 0, nothing of it stays.
+        let code = try await cli.stopAgent()
+        #expect(code == 0)
+        #expect(TestAgent.leftovers(dataDir: cli.dataDir, cgroupParent: cli.cgroupParent).isEmpty)
+        #expect(try await cli.shoal("image", "rm", "busybox").code == 0)
+        #expect(try await cli.shoal("image", "ls").out.contains("busybox") == false)
+    }
+}
+
+/// A data dir, a manifests dir and a cgroup parent of their own; the agent as a child process.
+final class CLIHarness: @unchecked Sendable {
+    let dataDir: String
+    let manifests: String
+    let cgroupParent: String
+    let binary = FileSystem.executableDirectory() + "/shoal"
+    private var agent: Process?
+
+    init() throws {
+        let name = "shoal-it-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        dataDir = "/tmp/" + name
+        manifests = dataDir + "/manifests"
+        cgroupParent = name
+        try FileSystem.createDirectory(manifests)
+    }
+
+    func startAgent() async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["agent", "--data-dir", dataDir, "--manifests", manifests, "--cgroup-parent", cgroupParent, "--cleanup", "--max-backoff", "1s"]
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: createLog()))
+        try p.run()
+        agent = p
+        try await waitUntil { FileSystem.exists(self.dataDir + "/agent.sock") }
+    }
+
+    private func createLog() throws -> String {
+        let path = dataDir + "/agent.log"
+        try FileSystem.writeAtomically(path, "")
+        return path
+    }
+
+    /// SIGTERM, then the agent's exit code.
+    func stopAgent() async throws -> Int32 {
+        guard let p = agent else { return -1 }
+        p.terminate()
+        return try await offPool {
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+    }
+
+    func shoal(_ args: String..., stdin: String? = nil) async throws -> (code: Int32, out: String, err: String) {
+        var full = args
+        full.insert(contentsOf: ["--data-dir", dataDir], at: args.first == "image" ? 2 : 1)
+        return try await run(binary, full, stdin: stdin)
+    }
+
+    func run(_ path: String, _ args: [String], stdin: String? = nil) async throws -> (code: Int32, out: String, err: String) {
+        try await offPool {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: path)
+            p.arguments = args
+            let out = Pipe(), err = Pipe(), input = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            p.standardInput = input
+            try p.run()
+            input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
+            try input.fileHandleForWriting.close()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+    }
+
+    /// Whatever happens in the test: the agent ends (its --cleanup removes the pods), then the data dir.
+    func removeEverything() {
+        if let p = agent, p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        try? FileSystem.removeTree(dataDir)
+    }
+}
