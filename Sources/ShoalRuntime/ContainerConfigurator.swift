@@ -298,7 +298,7 @@ public struct ContainerConfigurator: Sendable {
         do {
             caps = try Capabilities.forContainer(
                 privileged: privileged, add: sc?.capabilities?.add ?? [], drop: sc?.capabilities?.drop ?? [],
-                securityContextPath: "\(fieldPath).securityContext")
+                grantable: .grantable, securityContextPath: "\(fieldPath).securityContext")
         } catch {
             throw .config("\(error)")
         }

@@ -44,6 +44,58 @@ struct ContainerTests {
         }
     }
 
+    @Test func hostNetworkAndMountPropagation() async throws {
+        // Propagation needs the host side to be a shared mount (it is on systemd hosts; here the
+        // root mount is private), so the test makes its directory one, as a user would with
+        // `mount --bind X X && mount --make-rshared X`.
+        let host = try scratchDirectory("prop")
+        try sysCall("mount --bind", path: host) { mount(host, host, nil, UInt(MS_BIND), nil) }
+        try sysCall("mount --make-rshared", path: host) { mount(nil, host, nil, UInt(MS_SHARED | MS_REC), nil) }
+        defer {
+            for m in HostMounts.mountPoints(under: host).sorted().reversed() { try? HostMounts.unmount(m) }
+            try? FileSystem.removeTree(host)
+        }
+        try await withAgent { a in
+            let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: hostnet}
+            spec:
+              terminationGracePeriodSeconds: 1
+              hostNetwork: true
+              volumes: [{name: h, hostPath: {path: \(host)}}]
+              containers:
+              - name: c
+                image: busybox
+                command: ["sleep", "3600"]
+                volumeMounts: [{name: h, mountPath: /h, mountPropagation: HostToContainer}]
+              - name: b
+                image: busybox
+                command: ["sleep", "3600"]
+                securityContext: {privileged: true}
+                volumeMounts: [{name: h, mountPath: /h, mountPropagation: Bidirectional}]
+            """
+            try a.apply("pod.yaml", yaml)
+            try await a.waitRunning("hostnet")
+            // The host's network (and, as the kubelet does, its hostname).
+            let hostNet = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+            #expect(try await a.sh("hostnet", "c", "readlink /proc/self/ns/net") == hostNet + "\n")
+            var name = [CChar](repeating: 0, count: 256)
+            gethostname(&name, name.count)
+            #expect(try await a.sh("hostnet", "c", "hostname") == string(fromCBuffer: name) + "\n")
+            // HostToContainer: a mount made on the host after the start shows in the container.
+            try FileSystem.createDirectory(host + "/late")
+            try HostMounts.mountTmpfs(at: host + "/late", options: "size=1m")
+            try FileSystem.writeAtomically(host + "/late/seen", "propagated\n")
+            #expect(try await a.sh("hostnet", "c", "cat /h/late/seen") == "propagated\n")
+            // Bidirectional: a mount the (privileged) container makes reaches the host and the
+            // other container.
+            _ = try await a.sh("hostnet", "b", "mkdir -p /h/up && mount -t tmpfs -o size=1m none /h/up && echo from-container > /h/up/f")
+            #expect(try FileSystem.readString(host + "/up/f") == "from-container\n")
+            #expect(try await a.sh("hostnet", "c", "cat /h/up/f") == "from-container\n")
+        }
+    }
+
     @Test func resourcesBecomeCgroupLimits() async throws {
         try await withAgent { a in
             let yaml = """

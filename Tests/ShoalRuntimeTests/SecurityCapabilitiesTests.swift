@@ -72,6 +72,17 @@ import Testing
         #expect(try caps(privileged: true, add: ["NET_ADMIN"], drop: ["ALL"]) == .all)
     }
 
+    @Test func everyCapabilityMeansEveryOneTheAgentHolds() throws {
+        var held = Capabilities.all
+        held.remove(.sysResource)
+        let privileged = try Capabilities.forContainer(privileged: true, add: [], drop: [], grantable: held)
+        #expect(privileged == held && !privileged.contains(.sysResource))
+        let addAll = try Capabilities.forContainer(privileged: false, add: ["ALL"], drop: ["CHOWN"], grantable: held)
+        #expect(!addAll.contains(.sysResource) && !addAll.contains(.chown) && addAll.contains(.sysAdmin))
+        // Named, it is still asked for (and the kernel refuses it at start), as containerd does.
+        #expect(try Capabilities.forContainer(privileged: false, add: ["SYS_RESOURCE"], drop: [], grantable: held).contains(.sysResource))
+    }
+
     @Test func unknownNamesAreFieldErrors() {
         #expect(throws: CapabilityError(field: "\(Self.path).capabilities.add[1]", value: "CAP_FOO")) {
             try caps(add: ["NET_ADMIN", "CAP_FOO"])

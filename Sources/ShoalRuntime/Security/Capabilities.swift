@@ -1,3 +1,5 @@
+import ShoalOS
+
 /// A set of capabilities as the 64-bit mask the kernel uses (bit n = capability n). The sandbox
 /// applies it as the bounding, permitted and effective sets of a container (inheritable and
 /// ambient stay empty, as containerd has done since CVE-2022-24769).
@@ -19,9 +21,20 @@ public struct Capabilities: Hashable, Sendable, CustomStringConvertible {
         .setpcap, .netBindService, .sysChroot, .kill, .auditWrite,
     ])
 
-    /// Every capability the running kernel knows: what a privileged container gets.
+    /// Every capability the running kernel knows.
     public static let all = Capabilities(mask: Capability.kernelLast.number >= 63
         ? UInt64.max : (1 << UInt64(Capability.kernelLast.number + 1)) - 1)
+
+    /// The capabilities this process may pass on (its permitted set, `CapPrm` in
+    /// /proc/self/status): what "every capability" can mean for a container it starts. Root in
+    /// a container or VM often lacks some (CAP_SYS_RESOURCE here); asking for those fails.
+    public static let grantable: Capabilities = {
+        guard let status = try? FileSystem.readString("/proc/self/status") else { return .all }
+        for line in status.split(separator: "\n") where line.hasPrefix("CapPrm:") {
+            if let mask = UInt64(line.dropFirst(7).filter { !$0.isWhitespace }, radix: 16) { return Capabilities(mask: mask & all.mask) }
+        }
+        return .all
+    }()
 
     public func contains(_ capability: Capability) -> Bool {
         mask & (1 << UInt64(capability.number)) != 0
@@ -64,8 +77,9 @@ extension Capabilities {
     /// The capabilities of a container from its Kubernetes securityContext, computed the way
     /// containerd's CRI plugin does (internal/cri/opts WithCapabilities):
     ///
-    /// - `privileged` gets every capability, and add/drop are not applied (containerd does not
-    ///   even look at them then);
+    /// - `privileged` gets every capability (of those the agent holds, `grantable`, as
+    ///   containerd's WithAllCurrentCapabilities does), and add/drop are not applied (containerd
+    ///   does not even look at them then);
     /// - otherwise, starting from `base`: `ALL` in add makes it every capability, then `ALL` in
     ///   drop makes it empty, then the named adds are added, then the named drops removed. So a
     ///   drop wins over an add of the same capability, and `drop: [ALL], add: [X]` is just X.
@@ -84,15 +98,17 @@ extension Capabilities {
         drop: [String],
         base: Capabilities = .containerdDefault,
         all: Capabilities = .all,
+        grantable: Capabilities = .all,
         securityContextPath: String = "securityContext"
     ) throws(CapabilityError) -> Capabilities {
         let listPath = securityContextPath + ".capabilities"
         let added = try parse(add, field: listPath + ".add", all: all)
         let dropped = try parse(drop, field: listPath + ".drop", all: all)
-        if privileged { return all }
+        let every = Capabilities(mask: all.mask & grantable.mask)
+        if privileged { return every }
 
         var result = base
-        if added.all { result = all }
+        if added.all { result = every }
         if dropped.all { result = .none }
         return result.union(added.named).subtracting(dropped.named)
     }

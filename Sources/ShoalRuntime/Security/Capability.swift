@@ -57,6 +57,7 @@ extension Capability {
     public static let sysChroot = Capability(18)
     public static let sysPtrace = Capability(19)
     public static let sysAdmin = Capability(21)
+    public static let sysResource = Capability(24)
     public static let mknod = Capability(27)
     public static let auditWrite = Capability(29)
     public static let setfcap = Capability(31)
