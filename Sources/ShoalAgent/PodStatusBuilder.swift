@@ -89,7 +89,11 @@ enum PodStatusBuilder {
         let sidecars = Set((pod.spec.initContainers ?? []).filter { $0.restartPolicy == .always }.map(\.name))
         for s in initStatuses {
             if sidecars.contains(s.name) {
-                if s.state?.running == nil && s.started != true && s.lastState?.terminated == nil { pendingInitialization += 1 }
+                // A sidecar that ran (and was stopped when the app containers completed) no
+                // longer holds initialization back.
+                if s.state?.running == nil && s.started != true && s.state?.terminated == nil && s.lastState?.terminated == nil {
+                    pendingInitialization += 1
+                }
                 continue
             }
             if let t = s.state?.terminated {

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalAPI
 import ShoalOS
 import Testing
 
@@ -72,6 +73,64 @@ struct CLITests {
     }
 }
 
+extension CLITests {
+    @Test func podsSurviveAKilledAgentAndAreReadopted() async throws {
+        let cli = try CLIHarness()
+        let trigger = try scratchDirectory("adopt")
+        defer {
+            cli.removeEverything()
+            try? FileSystem.removeTree(trigger)
+        }
+        _ = try await cli.shoal("image", "import", testImage)
+        // Ends (once) when the test says so, and stays up after its restart.
+        let waitForTrigger = "if [ -e /t/done ]; then exec sleep 3600; fi; while [ ! -e /t/go ]; do sleep 0.05; done; touch /t/done; exit 7"
+        try FileSystem.writeAtomically(cli.manifests + "/pods.yaml", podYAML("calm", containers: [("c", "sleep 3600")]) + "\n---\n"
+            + podYAML("busy", containers: [("steady", "trap 'exit 0' TERM; sleep 3600 & wait"), ("brief", waitForTrigger)],
+                      volumes: "  - {name: t, hostPath: {path: \(trigger)}}", containerExtra: "    volumeMounts: [{name: t, mountPath: /t}]"))
+        try await cli.startAgent()
+        try await waitUntil(timeout: 20) {
+            let calm = try await cli.pod("calm"), busy = try await cli.pod("busy")
+            return calm?.status?.phase == .running && busy?.status?.phase == .running
+        }
+        let calmBefore = try #require(try await cli.pod("calm")?.status?.containerStatuses?.first)
+
+        try await cli.killAgent()
+        // While the agent is down, one container ends; the sandbox reaps it (no zombie).
+        try FileSystem.writeAtomically(trigger + "/go", "")
+        try await Task.sleep(nanoseconds: 500_000_000)
+        #expect(processesInState("Z", cgroup: cli.cgroupParent).isEmpty)
+        #expect(try await cli.shoal("exec", "calm", "--", "true").code != 0)  // no agent to answer
+
+        try await cli.startAgent()
+        // The calm pod is adopted as it was: same instance, not restarted.
+        let calm = try await cli.waitPod("calm") { $0.status?.containerStatuses?.first?.state?.running != nil }
+        let calmAfter = try #require(calm.status?.containerStatuses?.first)
+        #expect(calmAfter.containerID == calmBefore.containerID && calmAfter.restartCount == 0)
+        #expect(calmAfter.state?.running?.startedAt == calmBefore.state?.running?.startedAt)
+        // The container that ended meanwhile has its exit recorded, then restart-together runs.
+        let busy = try await cli.waitPod("busy") { p in
+            p.status?.containerStatuses?.allSatisfy { $0.restartCount == 1 && $0.state?.running != nil } == true
+        }
+        let brief = try #require(busy.status?.containerStatuses?.first { $0.name == "brief" })
+        #expect(brief.lastState?.terminated?.exitCode == 7)
+        #expect(try await cli.shoal("exec", "calm", "--", "true").code == 0)
+        #expect(try await cli.stopAgent() == 0)
+        #expect(TestAgent.leftovers(dataDir: cli.dataDir, cgroupParent: cli.cgroupParent).isEmpty)
+    }
+}
+
+/// Processes in a given state (`Z`: zombies) among those in cgroups under `cgroup`.
+func processesInState(_ state: String, cgroup: String) -> [String] {
+    var found: [String] = []
+    for pid in (try? FileSystem.listDirectory("/proc")) ?? [] where Int(pid) != nil {
+        guard let groups = try? FileSystem.readString("/proc/\(pid)/cgroup"), groups.contains("/" + cgroup + "/"),
+              let stat = try? FileSystem.readString("/proc/\(pid)/stat") else { continue }
+        // The state follows the command name's closing parenthesis.
+        if let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].dropFirst().hasPrefix(state) { found.append(pid) }
+    }
+    return found
+}
+
 /// A data dir, a manifests dir and a cgroup parent of their own; the agent as a child process.
 final class CLIHarness: @unchecked Sendable {
     let dataDir: String
@@ -105,6 +164,14 @@ final class CLIHarness: @unchecked Sendable {
         return path
     }
 
+    /// kill -9: the agent dies at once, its pods' sandboxes stay.
+    func killAgent() async throws {
+        guard let p = agent else { return }
+        kill(p.processIdentifier, SIGKILL)
+        try await offPool { p.waitUntilExit() }
+        agent = nil
+    }
+
     /// SIGTERM, then the agent's exit code.
     func stopAgent() async throws -> Int32 {
         guard let p = agent else { return -1 }
@@ -113,6 +180,26 @@ final class CLIHarness: @unchecked Sendable {
             p.waitUntilExit()
             return p.terminationStatus
         }
+    }
+
+    /// The pod as `shoal pods -o json` shows it; nil when absent or the agent is not answering.
+    func pod(_ name: String) async throws -> Pod? {
+        let listed = try await shoal("pods", "-o", "json")
+        guard listed.code == 0, let list = try? JSONDecoder().decode(List<Pod>.self, from: Data(listed.out.utf8)) else { return nil }
+        return list.items.first { $0.metadata.name == name }
+    }
+
+    func waitPod(_ name: String, timeout: Double = 20, _ condition: (Pod) -> Bool) async throws -> Pod {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: Pod?
+        while Date() < deadline {
+            if let p = try await pod(name) {
+                last = p
+                if condition(p) { return p }
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        throw TestFailure("pod \(name): condition not met in \(timeout)s; last status: \(String(describing: last?.status))")
     }
 
     func shoal(_ args: String..., stdin: String? = nil) async throws -> (code: Int32, out: String, err: String) {
