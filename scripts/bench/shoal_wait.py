@@ -13,6 +13,10 @@ answer that shows the wanted state. One process does the whole interval: no proc
   seq  SOCK NS STAGE DST N                 for i in 1..N: rename STAGE/pod-i.yaml into DST and wait
                                            until pod-i (NAME = its metadata.name, "sb-scale-i")
                                            runs; prints one "i ms" line per pod, then "total ms"
+  restart SOCK NS NAME CONTAINER N         N times: SIGKILL CONTAINER's process (found through the
+                                           pod's cgroups) and wait until every container of the pod
+                                           runs again with its restartCount one higher; prints one
+                                           "i ms" line per crash (back-off must be off: --max-backoff 0s)
   wait-all SOCK N                          wait until GET /pods lists N pods, all containers running
   wait-empty SOCK                          wait until GET /pods lists no pod; prints "ms"
 
@@ -148,6 +152,49 @@ def cmd_seq(sock, ns, stage, dst, n):
     print(f"total {(time.monotonic() - start) * 1000:.2f}")
 
 
+def container_pids(uid, container):
+    """Host pids of a container's processes: those whose cgroup is the pod's ctr-NAME."""
+    want = f"/pod-{uid}/ctr-{container}"
+    pids = []
+    for p in glob.glob("/proc/[0-9]*/cgroup"):
+        try:
+            if any(line.endswith(want) for line in open(p).read().splitlines()):
+                pids.append(int(p.split("/")[2]))
+        except OSError:
+            pass
+    return pids
+
+
+def restart_counts(pod):
+    return {s["name"]: s.get("restartCount", 0) for s in (pod.get("status") or {}).get("containerStatuses") or []}
+
+
+def cmd_restart(sock, ns, name, container, n):
+    for i in range(1, int(n) + 1):
+        status, body = get(sock, f"/pods/{ns}/{name}")
+        pod = json.loads(body)
+        if status != 200 or not all_running(pod):
+            sys.exit(f"shoal_wait: {ns}/{name} is not running before crash {i}")
+        before = restart_counts(pod)
+        pids = container_pids(pod["metadata"]["uid"], container)
+        if not pids:
+            sys.exit(f"shoal_wait: no process of {container} found")
+        t0 = time.monotonic()
+        for pid in pids:
+            os.kill(pid, 9)
+        while True:
+            status, body = get(sock, f"/pods/{ns}/{name}")
+            if status == 200:
+                pod = json.loads(body)
+                counts = restart_counts(pod)
+                if all_running(pod) and all(counts.get(c, 0) == k + 1 for c, k in before.items()):
+                    break
+            deadline_check(t0, f"{ns}/{name} restarted")
+            time.sleep(POLL)
+        print(f"{i} {(time.monotonic() - t0) * 1000:.2f}", flush=True)
+        time.sleep(0.2)
+
+
 def cmd_wait_all(sock, n):
     n = int(n)
     t0 = time.monotonic()
@@ -176,7 +223,7 @@ def cmd_wait_empty(sock):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    cmds = {"up": (cmd_up, 6), "down": (cmd_down, 5), "seq": (cmd_seq, 5), "wait-all": (cmd_wait_all, 2),
+    cmds = {"up": (cmd_up, 6), "down": (cmd_down, 5), "seq": (cmd_seq, 5), "wait-all": (cmd_wait_all, 2), "restart": (cmd_restart, 5),
             "wait-empty": (cmd_wait_empty, 1)}
     cmd, nargs = cmds.get(sys.argv[1], (None, 0))
     if cmd is None or len(sys.argv) != nargs + 2:
