@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(name: "ShoalAPITests", dependencies: ["ShoalAPI"]),
         .testTarget(name: "ShoalImageTests", dependencies: ["ShoalImage"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime"]),
+        .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent"]),
         .testTarget(
             name: "ShoalIntegrationTests",
             dependencies: ["ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalCLI"]),

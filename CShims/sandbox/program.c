@@ -470,6 +470,8 @@ static int run_op(struct exec_state *st, const struct op_view *v) {
         return do_exec(v);
     case SH_OP_SETHOSTNAME:
         return (s_or_null(v, 0) && sethostname(v->str[0], strlen(v->str[0])) < 0) ? -errno : 0;
+    case SH_OP_CONSOLE:
+        return sb_console(fd_at(st, op->arg[0]), op->arg[1], op->arg[2]);
     default:
         return -ENOSYS;
     }

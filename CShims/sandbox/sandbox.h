@@ -22,5 +22,8 @@ int sb_log_pump(struct sb_log *log, int fd, int is_stderr);
 void sb_log_flush(struct sb_log *log, int is_stderr);
 void sb_log_close(struct sb_log *log);
 
+// console.c: SH_OP_CONSOLE (the container's terminal; the master goes out over sock).
+int sb_console(int sock, int64_t rows, int64_t cols);
+
 int64_t sb_now_ns(void);
 void sb_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,6 +26,8 @@ struct ContainerRecord: Codable, Sendable, Equatable {
     var lastState: ContainerState?
     var ready: Bool = false
     var started: Bool = false
+    /// Its postStart hook runs: the status shows it waiting (ContainerCreating) until the hook ends.
+    var hookPending: Bool?
     /// Set once the instance that belongs to the current pod run has been started, so a
     /// restart-together knows who still has to start.
     var startedThisRun: Bool = false

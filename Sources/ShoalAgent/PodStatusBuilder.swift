@@ -23,8 +23,10 @@ enum PodStatusBuilder {
         let records = Dictionary(input.containers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         func status(for c: Container) -> ContainerStatus {
             let r = records[c.name] ?? ContainerRecord(name: c.name, kind: .regular, image: c.image ?? "")
+            // A container whose postStart hook still runs is not Running yet (as the kubelet shows it).
+            let state = r.isRunning && r.hookPending == true ? ContainerState(waiting: ContainerStateWaiting(reason: "ContainerCreating")) : r.state
             return ContainerStatus(
-                name: c.name, state: r.state, lastState: r.lastState ?? ContainerState(), ready: r.ready, restartCount: r.restartCount,
+                name: c.name, state: state, lastState: r.lastState ?? ContainerState(), ready: r.ready, restartCount: r.restartCount,
                 image: c.image ?? "", imageID: r.imageID, containerID: r.instanceID.map { "shoal://\(input.uid)/\($0)" },
                 started: r.isRunning ? r.started : false)
         }
@@ -77,7 +79,7 @@ enum PodStatusBuilder {
     /// An init container completed (regular) or started (sidecar) in the current run.
     static func initComplete(_ r: ContainerRecord?) -> Bool {
         guard let r else { return false }
-        if r.kind == .sidecar { return r.started || r.isRunning }
+        if r.kind == .sidecar { return r.started }
         return r.terminated?.exitCode == 0
     }
 

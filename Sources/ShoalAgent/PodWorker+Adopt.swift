@@ -55,6 +55,7 @@ extension PodWorker {
                 record.containers[i].pid = nil
             }
         }
+        resumeProbers()
         persist()
         requestSync()
         return true

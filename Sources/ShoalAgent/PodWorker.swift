@@ -48,6 +48,10 @@ actor PodWorker {
     var spawning: Set<String> = []
     var earlyExits: [String: SandboxProcess] = [:]
     var execExits: [String: ExecExit] = [:]
+    /// Probers and postStart hooks in flight (Prober.swift, Handlers.swift).
+    var probes = ProbeBook()
+    /// Terminals and stdin pipes the agent keeps for containers started with tty/stdin (ephemeral ones), by name.
+    var terminals: [String: ContainerTerminal] = [:]
 
     var pod: Pod { record.pod }
     var podDir: String { ctx.config.podDir(uid) }
@@ -95,6 +99,7 @@ actor PodWorker {
             deletionTimestamp = Time.now()
             gracePeriodOverride = gracePeriod
             wakeTask?.cancel()
+            cancelHooks()
             requestSync()
         }
         await withCheckedContinuation { finishWaiters.append($0) }
@@ -234,7 +239,7 @@ actor PodWorker {
             await stopGracefully(running.map(\.name), reason: "restarting every container of the pod")
             if terminating { return false }
         }
-        let lastFinish = record.containers.compactMap { $0.terminated?.finishedAt?.epochSeconds }.max() ?? ShoalClock.now()
+        let lastFinish = record.containers.filter { $0.kind != .ephemeral }.compactMap { $0.terminated?.finishedAt?.epochSeconds }.max() ?? ShoalClock.now()
         let now = ShoalClock.now()
         if let until = record.podBackoff.waitUntil(finishedAt: lastFinish, now: now, max: maxBackoff) {
             let cause = record.restartCause ?? ""
@@ -275,9 +280,14 @@ actor PodWorker {
             guard let i = index(of: c.name) else { continue }
             let r = record.containers[i]
             if r.kind == .sidecar {
-                if r.isRunning { continue }
+                // A sidecar counts as started once its postStart hook and startupProbe passed.
+                if r.isRunning {
+                    if !r.started { return false }
+                    continue
+                }
                 if r.startedThisRun && !containerScopeRestartDue(i) { continue }
                 guard await startContainer(c, at: i, fieldPath: "spec.initContainers{\(c.name)}") else { return false }
+                if !record.containers[i].started { return false }
                 continue
             }
             if r.startedThisRun {
@@ -397,8 +407,8 @@ actor PodWorker {
             var r = record.containers[i]
             r.pid = process.pid
             r.state = ContainerState(running: ContainerStateRunning(startedAt: Time(epochSeconds: Double(process.startNanos) / 1e9)))
-            r.started = true
-            r.ready = true
+            r.started = PodWorker.startsStarted(c)
+            r.ready = PodWorker.startsReady(c)
             r.startedThisRun = true
             record.containers[i] = r
             ctx.events.record(pod, reason: "Created", message: "Created container \(name)", fieldPath: fieldPath)
@@ -407,6 +417,7 @@ actor PodWorker {
             persist()
             spawning.remove(instanceID)
             if let early = earlyExits.removeValue(forKey: instanceID) { await processExited(early) }
+            await containerDidStart(c, instanceID: instanceID)
             return true
         } catch let error as SandboxError {
             if case let .setup(step, errno) = error {
@@ -463,6 +474,7 @@ actor PodWorker {
         }
         defer { resumeExitWaiters(p.id) }
         pidfds[p.id] = nil
+        stopProbers(p.id)
         guard let i = record.containers.firstIndex(where: { $0.instanceID == p.id }), record.containers[i].isRunning else {
             // An exec session, or a stale record.
             execExits.removeValue(forKey: p.id)?.resolve(p.exitCode)
@@ -596,6 +608,7 @@ actor PodWorker {
         ctx.events.record(pod, reason: "Killing", message: "Stopping container \(name)", fieldPath: fieldPath(name))
         let waiter = ExitWaiter()
         exitWaiters[id, default: []].append(waiter)
+        let until = await runPreStop(name, instanceID: id, until: until)
         if let fd = pidfds[id] {
             _ = sh_pidfd_send_signal(fd.raw, stopSignal(name))
         }
@@ -671,7 +684,7 @@ actor PodWorker {
             now: Time.now(), terminalMessage: record.message, terminalReason: record.reason))
     }
 
-    private func publish() {
+    func publish() {
         let status = buildStatus()
         record.conditions = status.conditions ?? []
         record.phase = status.phase

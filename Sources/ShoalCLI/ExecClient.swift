@@ -23,6 +23,8 @@ struct ExecClient {
     }
 
     func run() -> Int32 {
+        // The stdin thread may still write after the agent closed the session: EPIPE, not death.
+        signal(SIGPIPE, SIG_IGN)
         var saved = termios()
         let rawMode = tty && isatty(0) != 0
         if rawMode {

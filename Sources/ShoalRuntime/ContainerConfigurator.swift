@@ -158,7 +158,7 @@ public struct ContainerConfigurator: Sendable {
     }
 
     /// `$(VAR)` → value when VAR is defined, `$$(VAR)` → `$(VAR)`, anything else kept verbatim.
-    static func expand(_ s: String, _ env: [String: String]) -> String {
+    public static func expand(_ s: String, _ env: [String: String]) -> String {
         guard s.contains("$") else { return s }
         var out = ""
         var chars = Array(s)[...]

@@ -32,6 +32,9 @@ public enum ProgramOp: Equatable, Sendable {
     case umask(UInt32)
     case exec(file: String, argv: [String], env: [String])
     case sethostname(String)
+    /// The container's terminal: its devpts' ptmx opened after pivot_root, the slave as stdio, the
+    /// master sent over the unix socket at `fdIndex` (see CShims/sandbox/console.c).
+    case console(fdIndex: Int, rows: UInt16, cols: UInt16)
 
     /// How a failure of this step reads in an error message (`mount overlay on /: ENOENT`).
     public var summary: String {
@@ -64,6 +67,7 @@ public enum ProgramOp: Equatable, Sendable {
         case .umask: return "umask"
         case let .exec(file, _, _): return "exec \(file)"
         case let .sethostname(name): return "sethostname \(name)"
+        case .console: return "open the container's terminal"
         }
     }
 
@@ -185,6 +189,8 @@ public struct Program: Sendable, Equatable {
             strings = [file] + argv + env
         case let .sethostname(name):
             code = Int32(SH_OP_SETHOSTNAME.rawValue); strings = [name]
+        case let .console(fd, rows, cols):
+            code = Int32(SH_OP_CONSOLE.rawValue); args[0] = Int64(fd); args[1] = Int64(rows); args[2] = Int64(cols)
         }
         var payload: [UInt8] = []
         for s in strings {

@@ -29,11 +29,13 @@ let testImage: String = {
 /// pool thread on a socket read would starve the very agent it waits for (with two cores, two
 /// such reads deadlock), so blocking client calls run on a queue of their own: custom queues
 /// target libdispatch's overcommitting pool, which always finds a thread.
-private let blockingIO = DispatchQueue(label: "shoal.test.blocking-io", attributes: .concurrent)
+/// (A *serial* queue, one per call: libdispatch puts concurrent queues on the same
+/// non-overcommitting root queue as Swift's executor, where blocked readers starved it.)
+private func blockingIO() -> DispatchQueue { DispatchQueue(label: "shoal.test.blocking-io") }
 
 func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { c in
-        blockingIO.async { c.resume(with: Result { try body() }) }
+        blockingIO().async { c.resume(with: Result { try body() }) }
     }
 }
 

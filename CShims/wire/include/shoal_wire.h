@@ -153,6 +153,8 @@ enum sh_op_code {
     SH_OP_EXEC = 24,        // s0 file (searched in PATH of the env when it has no '/'), then
                             // arg0 argv strings, then arg1 env strings
     SH_OP_SETHOSTNAME = 25, // s0 name
+    SH_OP_CONSOLE = 26,     // arg0 fd of a unix socket, arg1 rows, arg2 cols: open the container's pty,
+                            // slave on 0-2, master sent over the socket (after pivot_root)
 };
 
 // Send one message with fds attached. Returns 0 or -errno.

@@ -17,6 +17,7 @@ import Glibc
 ///     GET  /pods/{namespace}/{name}/log           ?container&follow&previous&tailLines&timestamps&sinceSeconds&sinceTime&limitBytes
 ///     POST /pods/{namespace}/{name}/exec          ?container&command=…&stdin&tty  (Upgrade: shoal-stream)
 ///     GET  /pods/{namespace}/{name}/events        EventList
+///     PATCH|POST|PUT /pods/{namespace}/{name}/ephemeralcontainers, POST …/attach   (NodeAPI+Ephemeral.swift)
 ///     GET  /events                                EventList
 ///     GET  /manifests/errors                      manifests the agent rejected
 struct NodeAPI: APIHandler {
@@ -55,6 +56,10 @@ struct NodeAPI: APIHandler {
             return try NodeAPI.json(List(apiVersion: "v1", kind: "EventList", items: await agent.events(uid: w.uid)))
         case ("POST", 4) where s[0] == "pods" && s[3] == "exec":
             return try await exec(worker(s), r)
+        case (let method, 4) where s[0] == "pods" && s[3] == "ephemeralcontainers" && ["GET", "PATCH", "POST", "PUT"].contains(method):
+            return try await ephemeralContainers(worker(s), r)
+        case ("POST", 4) where s[0] == "pods" && s[3] == "attach":
+            return try await attach(worker(s), r)
         default:
             throw NodeAPIError.notFound("the server could not find the requested resource")
         }
