@@ -274,22 +274,6 @@ struct ProbeHandlerError: Error, CustomStringConvertible, Equatable {
     var description: String
 }
 
-/// Go's %q of a string, near enough for messages.
-func goQuote(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default: out.unicodeScalars.append(ch)
-        }
-    }
-    return out + "\""
-}
-
 /// Output of a command, both streams into one buffer, capped; drained to EOF so the command
 /// never blocks on a full pipe.
 final class CapturedOutput: Sendable {

@@ -134,17 +134,8 @@ extension PodWorker {
         let instanceDir = "\(podDir)/containers/\(c.name).1"
         do {
             try? FileSystem.removeTree(instanceDir)
-            for d in ["upper", "work", "rootfs"] { try FileSystem.createDirectory(instanceDir + "/" + d, mode: 0o755) }
-            let terminationLog = instanceDir + "/termination-log"
-            try FileSystem.writeAtomically(terminationLog, [], mode: 0o666)
-            let context = PodContext(
-                pod: pod, nodeName: ctx.config.nodeName, hostIP: ctx.config.hostIP,
-                podIP: (pod.spec.hostNetwork ?? false) ? ctx.config.hostIP : (record.podIP ?? ""),
-                volumes: volumes, hostsFile: podDir + "/etc-hosts", hostnameFile: podDir + "/etc-hostname",
-                resolvConf: podDir + "/resolv.conf", sharedMemory: sandbox.config.shmPath)
-            let launch = try ctx.configurator.launch(
-                container: c, fieldPath: "spec.ephemeralContainers{\(c.name)}", image: image, context: context,
-                rootfs: (instanceDir + "/upper", instanceDir + "/work", instanceDir + "/rootfs"), terminationLog: terminationLog)
+            let launch = try prepareInstance(c, fieldPath: "spec.ephemeralContainers{\(c.name)}", image: image, instanceDir: instanceDir,
+                                             sandbox: sandbox, volumes: volumes)
             return (e, launch, image, instanceDir)
         } catch let error as ContainerConfigError {
             try? FileSystem.removeTree(instanceDir)

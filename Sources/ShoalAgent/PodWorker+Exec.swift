@@ -162,11 +162,7 @@ extension PodWorker {
         if let l = launches[c.name] { return l }
         guard let volumes, let sandbox else { throw NodeAPIError.badRequest("pod is not running") }
         let image = try ctx.images.resolve(c.image ?? "")
-        let context = PodContext(
-            pod: pod, nodeName: ctx.config.nodeName, hostIP: ctx.config.hostIP,
-            podIP: (pod.spec.hostNetwork ?? false) ? ctx.config.hostIP : (record.podIP ?? ""), volumes: volumes,
-            hostsFile: podDir + "/etc-hosts", hostnameFile: podDir + "/etc-hostname", resolvConf: podDir + "/resolv.conf",
-            sharedMemory: sandbox.config.shmPath)
+        let context = podContext(sandbox: sandbox, volumes: volumes)
         let l = try ctx.configurator.launch(container: c, fieldPath: fieldPath(c.name), image: image, context: context,
                                             rootfs: ("", "", ""), terminationLog: nil)
         launches[c.name] = l

@@ -364,17 +364,7 @@ actor PodWorker {
         let instanceDir = "\(podDir)/containers/\(name).\(attempt)"
         let launch: ContainerLaunch
         do {
-            for d in ["upper", "work", "rootfs"] { try FileSystem.createDirectory(instanceDir + "/" + d, mode: 0o755) }
-            let terminationLog = instanceDir + "/termination-log"
-            try FileSystem.writeAtomically(terminationLog, [], mode: 0o666)
-            let context = PodContext(
-                pod: pod, nodeName: ctx.config.nodeName, hostIP: ctx.config.hostIP,
-                podIP: (pod.spec.hostNetwork ?? false) ? ctx.config.hostIP : (record.podIP ?? ""),
-                volumes: volumes, hostsFile: podDir + "/etc-hosts", hostnameFile: podDir + "/etc-hostname",
-                resolvConf: podDir + "/resolv.conf", sharedMemory: sandbox.config.shmPath)
-            launch = try ctx.configurator.launch(
-                container: c, fieldPath: fieldPath, image: image, context: context,
-                rootfs: (instanceDir + "/upper", instanceDir + "/work", instanceDir + "/rootfs"), terminationLog: terminationLog)
+            launch = try prepareInstance(c, fieldPath: fieldPath, image: image, instanceDir: instanceDir, sandbox: sandbox, volumes: volumes)
         } catch let error as ContainerConfigError {
             failToCreate(i, reason: error.reason, message: error.message, fieldPath: fieldPath, instanceDir: instanceDir)
             return false
@@ -444,6 +434,27 @@ actor PodWorker {
                          fieldPath: fieldPath, instanceDir: instanceDir)
             return false
         }
+    }
+
+    /// What every container of this pod is given: downward values, volumes, the pod's files.
+    func podContext(sandbox: PodSandbox, volumes: [String: (path: String, isDirectory: Bool)]) -> PodContext {
+        PodContext(
+            pod: pod, nodeName: ctx.config.nodeName, hostIP: ctx.config.hostIP,
+            podIP: (pod.spec.hostNetwork ?? false) ? ctx.config.hostIP : (record.podIP ?? ""),
+            volumes: volumes, hostsFile: podDir + "/etc-hosts", hostnameFile: podDir + "/etc-hostname",
+            resolvConf: podDir + "/resolv.conf", sharedMemory: sandbox.config.shmPath)
+    }
+
+    /// A fresh instance directory (writable layer, overlay work dir, mount point, termination
+    /// log) and the launch of the container in it.
+    func prepareInstance(_ c: Container, fieldPath: String, image: ImageInfo, instanceDir: String, sandbox: PodSandbox,
+                         volumes: [String: (path: String, isDirectory: Bool)]) throws -> ContainerLaunch {
+        for d in ["upper", "work", "rootfs"] { try FileSystem.createDirectory(instanceDir + "/" + d, mode: 0o755) }
+        let terminationLog = instanceDir + "/termination-log"
+        try FileSystem.writeAtomically(terminationLog, [], mode: 0o666)
+        return try ctx.configurator.launch(
+            container: c, fieldPath: fieldPath, image: image, context: podContext(sandbox: sandbox, volumes: volumes),
+            rootfs: (instanceDir + "/upper", instanceDir + "/work", instanceDir + "/rootfs"), terminationLog: terminationLog)
     }
 
     private func failToCreate(_ i: Int, reason: String, message: String, fieldPath: String, instanceDir: String) {
@@ -637,8 +648,9 @@ actor PodWorker {
             return !shouldRestart(r, exitCode: t.exitCode) && matchingRestartRule(r.name, exitCode: t.exitCode) == nil
         }
         guard appsDone || initFailed else { return }
-        // Sidecars stop after the app containers, in reverse order (Kubernetes 1.29).
-        for r in record.containers.reversed() where r.kind == .sidecar && r.isRunning {
+        // Sidecars stop after the app containers, in reverse order (Kubernetes 1.29); an
+        // ephemeral container does not outlive a pod that has ended either.
+        for r in record.containers.reversed() where (r.kind == .sidecar || r.kind == .ephemeral) && r.isRunning {
             await stopGracefully([r.name], reason: "pod completed")
         }
     }

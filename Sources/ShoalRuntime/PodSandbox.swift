@@ -126,25 +126,8 @@ public final class PodSandbox: @unchecked Sendable {
     /// counter starts at zero.
     public func startContainer(name: String, instanceID: String, launch: ContainerLaunch, resources: CgroupResources,
                                log: SpawnRequest.Output, joinPIDNamespaceOf target: FileDescriptor? = nil) async throws -> SpawnedProcess {
-        let path = config.cgroupPath(container: name)
-        try? cgroups.remove(path)
-        try cgroups.create(path)
-        do {
-            try cgroups.apply(path, resources)
-            let placement = try cgroups.placement(path)
-            var launch = launch
-            launch.cgroupProcsFiles = placement.procsFiles.count
-            var flags = LinuxFlags.newNS
-            if !config.shareProcessNamespace && target == nil { flags |= LinuxFlags.newPID }
-            let request = SpawnRequest(
-                id: instanceID, cloneFlags: flags, program: ContainerProgramBuilder.build(launch),
-                programFDs: placement.procsFiles, pidNamespace: target, cgroupDirectory: placement.directory,
-                stdin: nil, output: log, controllingTerminal: launch.tty)
-            return try await client.spawn(request)
-        } catch {
-            try? cgroups.remove(path)
-            throw error
-        }
+        try await startContainer(name: name, instanceID: instanceID, launch: launch, resources: resources,
+                                 stdio: .log(log, stdin: nil), joinPIDNamespaceOf: target).0
     }
 
     /// Starts a process inside a running container (its mount and PID namespaces and cgroup).

@@ -165,8 +165,9 @@ public enum BadValue: Sendable, Hashable, CustomStringConvertible {
     public var description: String { formatted }
 }
 
-/// Quotes like Go's strconv.Quote: printable characters stay, control characters are escaped.
-func goQuote(_ s: String) -> String {
+/// Quotes like Go's strconv.Quote (`%q`): printable characters stay, control characters are
+/// escaped. Messages that Kubernetes prints with %q use it, wherever they are made.
+public func goQuote(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

@@ -1,3 +1,4 @@
+import ShoalAPI
 import ShoalOS
 
 /// A set of capabilities as the 64-bit mask the kernel uses (bit n = capability n). The sandbox
@@ -70,7 +71,7 @@ public struct CapabilityError: Error, Hashable, Sendable, CustomStringConvertibl
         self.value = value
     }
 
-    public var description: String { "\(field): Unsupported value: \(goQuoted(value))" }
+    public var description: String { "\(field): Unsupported value: \(goQuote(value))" }
 }
 
 extension Capabilities {
@@ -129,32 +130,5 @@ extension Capabilities {
             named.insert(capability)
         }
         return (hasAll, named)
-    }
-}
-
-/// Quotes like Go's %q for the printable ASCII that capability names are made of, so messages
-/// match Kubernetes' field errors.
-func goQuoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7f {
-                out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

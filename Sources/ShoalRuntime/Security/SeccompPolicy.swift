@@ -1,3 +1,4 @@
+import ShoalAPI
 import Foundation
 
 /// What a container's seccompProfile resolves to: no filter at all, or a profile to compile
@@ -39,7 +40,7 @@ public enum SeccompPolicy: Hashable, Sendable {
                 throw .invalidLocalhostPath(localhostProfile ?? "")
             }
             return try .localhost(localhostProfile, root: localhostRoot)
-        case let other?: throw .unsupported("seccompProfile type \(goQuoted(other))")
+        case let other?: throw .unsupported("seccompProfile type \(goQuote(other))")
         }
     }
 }

@@ -1,3 +1,4 @@
+import ShoalAPI
 import Glibc
 
 /// Why a seccomp profile could not be loaded or compiled.
@@ -17,7 +18,7 @@ public enum SeccompError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidProfile(let source, let reason): "invalid seccomp profile \(source): \(reason)"
         case .unsupported(let what): "unsupported in a seccomp profile: \(what)"
         case .invalidLocalhostPath(let path):
-            "localhost seccomp profile \(goQuoted(path)) must be a relative path inside the profile root"
+            "localhost seccomp profile \(goQuote(path)) must be a relative path inside the profile root"
         case .libseccomp(let what, let errno): "libseccomp: \(what): \(errnoName(errno))"
         case .io(let path, let errno): "\(path): \(errnoName(errno))"
         }
