@@ -71,9 +71,7 @@ struct AttachSidecarCommand: ParsableCommand {
     func run() throws {
         let client = NodeClient(socketPath: data.socketPath)
         let podName = pod.hasPrefix("pod/") ? String(pod.dropFirst(4)) : pod
-        var size: [String] = []
-        var ws = winsize()
-        if tty, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { size = ["width=\(ws.ws_col)", "height=\(ws.ws_row)"] }
+        let size = tty ? ExecClient.terminalSizeQuery() : []
         let created: Pod
         do {
             let encoder = JSONEncoder()
@@ -100,14 +98,6 @@ struct AttachSidecarCommand: ParsableCommand {
         guard stdin else { return }
         var query = ["container=\(name)", "stdin=true", "tty=\(tty)"] + size
         query.sort()
-        do {
-            let (socket, leftover) = try client.upgrade("/pods/\(namespace)/\(podName)/attach?" + query.joined(separator: "&"))
-            let code = ExecClient(socket: socket, initial: leftover, stdin: true, tty: tty).run()
-            throw ExitCode(code)
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            fail("\(error)")
-        }
+        try ExecClient.runSession(client, path: "/pods/\(namespace)/\(podName)/attach?" + query.joined(separator: "&"), stdin: true, tty: tty)
     }
 }

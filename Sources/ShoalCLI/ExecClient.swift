@@ -11,6 +11,26 @@ import Glibc
 /// The CLI side of `exec` (and `attach-sidecar -it`): bridges the terminal and the agent's
 /// framed stream, and returns the remote command's exit code.
 struct ExecClient {
+    /// Upgrades `path` to a stream session, bridges it, and exits with the remote exit code.
+    static func runSession(_ client: NodeClient, path: String, stdin: Bool, tty: Bool) throws -> Never {
+        let code: Int32
+        do {
+            let (socket, leftover) = try client.upgrade(path)
+            code = ExecClient(socket: socket, initial: leftover, stdin: stdin, tty: tty).run()
+        } catch {
+            fail("\(error)")
+        }
+        exit(code)
+    }
+
+    /// `width=…&height=…` query items for the terminal on stdout (sent up front: the remote side
+    /// sizes the terminal before the command can ask).
+    static func terminalSizeQuery() -> [String] {
+        var ws = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 else { return [] }
+        return ["width=\(ws.ws_col)", "height=\(ws.ws_row)"]
+    }
+
     let socket: FileDescriptor
     var initial: [UInt8]
     let stdin: Bool

@@ -122,18 +122,8 @@ struct ExecCommand: ParsableCommand {
         let client = NodeClient(socketPath: data.socketPath)
         let name = pod.hasPrefix("pod/") ? String(pod.dropFirst(4)) : pod
         var query = command.map { "command=" + (($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)) ?? $0) }
-        query += ["stdin=\(stdin)", "tty=\(tty)"]
-        var ws = winsize()
-        if tty, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0 { query += ["width=\(ws.ws_col)", "height=\(ws.ws_row)"] }
+        query += ["stdin=\(stdin)", "tty=\(tty)"] + (tty ? ExecClient.terminalSizeQuery() : [])
         if let container { query.append("container=\(container)") }
-        do {
-            let (socket, leftover) = try client.upgrade("/pods/\(namespace)/\(name)/exec?" + query.joined(separator: "&"))
-            let code = ExecClient(socket: socket, initial: leftover, stdin: stdin, tty: tty).run()
-            throw ExitCode(code)
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            fail("\(error)")
-        }
+        try ExecClient.runSession(client, path: "/pods/\(namespace)/\(name)/exec?" + query.joined(separator: "&"), stdin: stdin, tty: tty)
     }
 }
