@@ -538,10 +538,13 @@ actor PodWorker {
     }
 
     /// The pod's restartPolicy for this container (sidecars always restart).
+    /// The restart policy for a container that ended: sidecars always restart; a regular
+    /// container's own `restartPolicy` (KEP-5307) wins over the pod's.
     func shouldRestart(_ r: ContainerRecord, exitCode: Int32) -> Bool {
         if r.kind == .sidecar { return true }
         if r.kind == .ephemeral { return false }
-        switch pod.spec.restartPolicy ?? .always {
+        let own = r.kind == .regular ? pod.spec.containers.first { $0.name == r.name }?.restartPolicy : nil
+        switch own.map({ RestartPolicy(rawValue: $0.rawValue) }) ?? pod.spec.restartPolicy ?? .always {
         case .never: return false
         case .onFailure: return exitCode != 0
         default: return r.kind == .initContainer ? exitCode != 0 : true

@@ -106,11 +106,11 @@ let idRange = "must be between 0 and 4294967295, inclusive"
             "spec.containers[0].terminationMessagePolicy: Unsupported value: \"Log\": supported values: \"File\", \"FallbackToLogsOnError\"",
             "spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"IfNotPresent\", \"Never\"",
         ]),
-        Case(name: "container restartPolicy only Always, only on init containers", manifest: pod("""
+        Case(name: "container restartPolicy: its own on regular containers (KEP-5307), only Always on init containers", manifest: pod("""
             containers:
             - name: app
               image: busybox
-              restartPolicy: Always
+              restartPolicy: Sometimes
             initContainers:
             - name: init
               image: busybox
@@ -121,9 +121,33 @@ let idRange = "must be between 0 and 4294967295, inclusive"
               restartPolicy: Always
               livenessProbe: {exec: {command: [/bin/true]}}
             """), expected: [
-            "spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers",
+            "spec.containers[0].restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
             "spec.initContainers[0].restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\"",
             "spec.initContainers[0].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+        ]),
+        Case(name: "restart rules (KEP-5307, KEP-5532)", manifest: pod("""
+            containers:
+            - name: app
+              image: busybox
+              restartPolicyRules:
+              - {action: RestartAllContainers, exitCodes: {operator: In, values: [42, 42]}}
+            - name: other
+              image: busybox
+              restartPolicy: Never
+              restartPolicyRules:
+              - {action: Reboot, exitCodes: {operator: Maybe, values: [1]}}
+              - {action: Restart}
+            - name: fine
+              image: busybox
+              restartPolicy: Never
+              restartPolicyRules:
+              - {action: Restart, exitCodes: {operator: NotIn, values: [0]}}
+            """), expected: [
+            "spec.containers[0].restartPolicy: Required value: must specify restartPolicy when restart rules are used",
+            "spec.containers[0].restartPolicyRules[0].exitCodes.values[1]: Duplicate value: 42",
+            "spec.containers[1].restartPolicyRules[0].action: Unsupported value: \"Reboot\": supported values: \"Restart\", \"RestartAllContainers\"",
+            "spec.containers[1].restartPolicyRules[0].exitCodes.operator: Unsupported value: \"Maybe\": supported values: \"In\", \"NotIn\"",
+            "spec.containers[1].restartPolicyRules[1].exitCodes: Required value: must be specified",
         ]),
         Case(name: "ports", manifest: pod("""
             containers:

@@ -123,6 +123,7 @@ import Testing
             tty: false
           - name: worker
             image: example.com/worker@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945
+            restartPolicy: Never
             restartPolicyRules:
             - action: Restart
               exitCodes: {operator: In, values: [42]}

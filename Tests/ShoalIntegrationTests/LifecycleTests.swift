@@ -45,6 +45,49 @@ struct LifecycleTests {
         }
     }
 
+    @Test func containerScopeAndRestartRules() async throws {
+        let host = try scratchDirectory("rules")
+        defer { try? FileSystem.removeTree(host) }
+        try await withAgent { a in
+            let once = { (tag: String, code: Int) in "if [ -e /t/\(tag) ]; then exec sleep 3600; fi; touch /t/\(tag); exit \(code)" }
+            let steady = "trap 'exit 0' TERM; sleep 3600 & wait"
+            let vol = "  - {name: t, hostPath: {path: \(host)}}"
+            let mount = "    volumeMounts: [{name: t, mountPath: /t}]"
+            // The kubelet's per-container restarts, by annotation: only the failed one restarts.
+            try a.apply("scoped.yaml", podYAML("scoped", containers: [("a", once("scoped", 1)), ("b", steady)],
+                                               extra: "  restartPolicy: Always", volumes: vol, containerExtra: mount)
+                .replacingOccurrences(of: "metadata:\n  name: scoped", with: "metadata:\n  name: scoped\n  annotations: {shoal.dev/restart-scope: container}"))
+            let scoped = try await a.wait("scoped", "a restarted alone") { a.status($0, "a")?.restartCount == 1 && a.status($0, "a")?.state?.running != nil }
+            #expect(a.status(scoped, "b")?.restartCount == 0)
+            // KEP-5532: exit code 42 restarts every container although the policy says Never.
+            try a.apply("rules.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: rules
+              annotations: {shoal.dev/restart-scope: container}
+            spec:
+              terminationGracePeriodSeconds: 1
+              restartPolicy: Never
+              volumes: [{name: t, hostPath: {path: \(host)}}]
+              containers:
+              - name: worker
+                image: busybox
+                restartPolicy: Never
+                restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: In, values: [42]}}]
+                command: ["sh", "-c", \(jsonString(once("rules", 42)))]
+                volumeMounts: [{name: t, mountPath: /t}]
+              - name: helper
+                image: busybox
+                command: ["sh", "-c", \(jsonString(steady))]
+            """)
+            let rules = try await a.wait("rules", "both restarted") { p in
+                ["worker", "helper"].allSatisfy { a.status(p, $0)?.restartCount == 1 && a.status(p, $0)?.state?.running != nil }
+            }
+            #expect(a.status(rules, "worker")?.lastState?.terminated?.exitCode == 42)
+        }
+    }
+
     @Test func backOffShowsAsCrashLoopBackOff() async throws {
         try await withAgent(maxBackoff: 3) { a in
             try a.apply("pod.yaml", podYAML("crashy", containers: [("c", "exit 1")]))

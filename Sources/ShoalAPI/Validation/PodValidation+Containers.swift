@@ -41,11 +41,43 @@ extension PodValidation {
             errs += livenessProbe(c.livenessProbe, grace: grace, path: p.child("livenessProbe"))
             errs += readinessProbe(c.readinessProbe, grace: grace, path: p.child("readinessProbe"))
             errs += startupProbe(c.startupProbe, grace: grace, path: p.child("startupProbe"))
-            if c.restartPolicy != nil {
-                errs.append(.forbidden(p.child("restartPolicy"), "may not be set for non-init containers"))
-            }
+            errs += validateContainerRestartRules(c, path: p)
         }
         errs += hostPortConflicts(containers, path)
+        return errs
+    }
+
+    /// A regular container's own restartPolicy and restartPolicyRules (KEP-5307, and KEP-5532's
+    /// RestartAllContainers action), as the API server checks them with those features on.
+    static func validateContainerRestartRules(_ c: Container, path p: FieldPath) -> [FieldError] {
+        var errs: [FieldError] = []
+        if let policy = c.restartPolicy, !["Always", "OnFailure", "Never"].contains(policy.rawValue) {
+            errs.append(.notSupported(p.child("restartPolicy"), .json(policy.rawValue), ["Always", "OnFailure", "Never"]))
+        }
+        guard let rules = c.restartPolicyRules, !rules.isEmpty else { return errs }
+        if c.restartPolicy == nil {
+            errs.append(.required(p.child("restartPolicy"), "must specify restartPolicy when restart rules are used"))
+        }
+        if rules.count > 20 { errs.append(.tooMany(p.child("restartPolicyRules"), actual: rules.count, max: 20)) }
+        for (i, rule) in rules.enumerated() {
+            let rp = p.child("restartPolicyRules").index(i)
+            if ![ContainerRestartRuleAction.restart, .restartAllContainers].contains(rule.action) {
+                errs.append(.notSupported(rp.child("action"), .json(rule.action.rawValue), ["Restart", "RestartAllContainers"]))
+            }
+            guard let codes = rule.exitCodes else {
+                errs.append(.required(rp.child("exitCodes"), "must be specified"))
+                continue
+            }
+            if ![ContainerRestartRuleOnExitCodesOperator.in, .notIn].contains(codes.operator) {
+                errs.append(.notSupported(rp.child("exitCodes", "operator"), .json(codes.operator.rawValue), ["In", "NotIn"]))
+            }
+            let values = codes.values ?? []
+            if values.count > 255 { errs.append(.tooMany(rp.child("exitCodes", "values"), actual: values.count, max: 255)) }
+            var seen = Set<Int32>()
+            for (j, v) in values.enumerated() where !seen.insert(v).inserted {
+                errs.append(.duplicate(rp.child("exitCodes", "values").index(j), .int(Int64(v))))
+            }
+        }
         return errs
     }
 
