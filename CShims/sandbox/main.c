@@ -41,6 +41,7 @@ struct proc {
     int status;
     int64_t start_ns, exit_ns;
     int out_fd, err_fd;  // log pipes' read ends, -1 when closed
+    int held_fd;         // an fd the agent asked us to keep open (SH_MSG_HOLD), -1 when none
     struct sb_log *log;
 };
 
@@ -114,8 +115,9 @@ static void release(struct proc *p) {
     close_pipe(p, 0);
     close_pipe(p, 1);
     if (p->pidfd >= 0) close(p->pidfd);
+    if (p->held_fd >= 0) close(p->held_fd);
     memset(p, 0, sizeof(*p));
-    p->pidfd = p->out_fd = p->err_fd = -1;
+    p->pidfd = p->out_fd = p->err_fd = p->held_fd = -1;
 }
 
 // ---- spawn ----
@@ -179,7 +181,7 @@ static void handle_spawn(const struct sh_spawn_req *req, size_t len, int *fds, i
     }
 
     memset(p, 0, sizeof(*p));
-    p->pidfd = p->out_fd = p->err_fd = -1;
+    p->pidfd = p->out_fd = p->err_fd = p->held_fd = -1;
     int child_out = -1, child_err = -1;
     if (req->flags & SH_SPAWN_LOG) {
         int r = make_log_pipes(p, req, &child_out, &child_err);
@@ -256,11 +258,34 @@ static void handle_list(void) {
         if (!procs[i].used) continue;
         struct sh_proc m;
         fill_proc(&procs[i], &m, SH_MSG_PROC);
-        int has_fd = procs[i].running && procs[i].pidfd >= 0;
-        send_or_drop(&m, sizeof(m), has_fd ? &procs[i].pidfd : NULL, has_fd ? 1 : 0);
+        // A running process comes with its pidfd, then the fd held for it, if any.
+        int fds[2], nfds = 0;
+        if (procs[i].running && procs[i].pidfd >= 0) {
+            fds[nfds++] = procs[i].pidfd;
+            if (procs[i].held_fd >= 0) fds[nfds++] = procs[i].held_fd;
+        }
+        send_or_drop(&m, sizeof(m), nfds ? fds : NULL, nfds);
     }
     struct sh_msg_header end = {.type = SH_MSG_LIST_END, .size = sizeof(end)};
     send_or_drop(&end, sizeof(end), NULL, 0);
+}
+
+// Keeps a copy of the agent's terminal master of a container, so that the container does not
+// lose its terminal (SIGHUP) when the agent dies; LIST hands it to the next agent.
+static void handle_hold(const struct sh_id_req *req, size_t len, int *fds, int nfds) {
+    if (len != sizeof(*req) || memchr(req->id, '\0', SH_ID_MAX) == NULL || nfds != 1) {
+        send_error(EINVAL, "malformed hold request");
+        return;
+    }
+    struct proc *p = find_id(req->id);
+    if (p == NULL || !p->running) {
+        send_error(ENOENT, "no such running process");
+        return;
+    }
+    if (p->held_fd >= 0) close(p->held_fd);
+    p->held_fd = fds[0];
+    fds[0] = -1;  // ours now
+    send_ok();
 }
 
 static void handle_forget(const struct sh_id_req *req, size_t len) {
@@ -331,6 +356,9 @@ static void handle_conn(void) {
         case SH_MSG_FORGET:
             handle_forget((const struct sh_id_req *)msg.buf, (size_t)n);
             break;
+        case SH_MSG_HOLD:
+            handle_hold((const struct sh_id_req *)msg.buf, (size_t)n, fds, nfds);
+            break;
         case SH_MSG_SHUTDOWN:
             handle_shutdown();
             break;
@@ -338,7 +366,7 @@ static void handle_conn(void) {
             send_error(ENOSYS, "unknown request");
         }
     }
-    for (int i = 0; i < nfds; i++) close(fds[i]);
+    for (int i = 0; i < nfds; i++) if (fds[i] >= 0) close(fds[i]);
 }
 
 static void handle_accept(void) {
@@ -372,6 +400,10 @@ static void reap(void) {
         if (p->pidfd >= 0) {
             close(p->pidfd);
             p->pidfd = -1;
+        }
+        if (p->held_fd >= 0) {
+            close(p->held_fd);
+            p->held_fd = -1;
         }
         // Whatever the process wrote before exiting is in its pipes now: log it before
         // reporting the exit, so the log is complete when the agent hears of it.
@@ -425,7 +457,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    for (int i = 0; i < MAX_PROCS; i++) procs[i].pidfd = procs[i].out_fd = procs[i].err_fd = -1;
+    for (int i = 0; i < MAX_PROCS; i++) procs[i].pidfd = procs[i].out_fd = procs[i].err_fd = procs[i].held_fd = -1;
 
     if (hostname != NULL && sethostname(hostname, strlen(hostname)) < 0) {
         sb_logf("sethostname: %s", strerror(errno));

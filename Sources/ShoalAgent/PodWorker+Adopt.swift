@@ -25,7 +25,7 @@ extension PodWorker {
         } catch {
             logger.warning("re-adopted pod's volumes", metadata: ["error": "\(error)"])
         }
-        let listed: [(SandboxProcess, FileDescriptor?)]
+        let listed: [SandboxClient.Listed]
         do {
             listed = try await adopted.client.list()
         } catch {
@@ -33,15 +33,17 @@ extension PodWorker {
             return false
         }
         let known = Set(record.containers.compactMap(\.instanceID))
-        for (process, pidfd) in listed where !known.contains(process.id) {
+        for l in listed where !known.contains(l.process.id) {
             // Exec sessions of the previous agent: nobody is attached to them any more.
-            if process.running, let pidfd { _ = sh_pidfd_send_signal(pidfd.raw, SIGKILL) } else { try? await adopted.client.forget(process.id) }
+            if l.process.running, let pidfd = l.pidfd { _ = sh_pidfd_send_signal(pidfd.raw, SIGKILL) } else { try? await adopted.client.forget(l.process.id) }
         }
         for i in record.containers.indices where record.containers[i].isRunning {
             guard let id = record.containers[i].instanceID else { continue }
-            if let (process, pidfd) = listed.first(where: { $0.0.id == id }) {
-                if process.running, let pidfd {
+            if let l = listed.first(where: { $0.process.id == id }) {
+                let process = l.process
+                if process.running, let pidfd = l.pidfd {
                     pidfds[id] = pidfd
+                    if let held = l.held { restoreTerminal(record.containers[i].name, held: held) }
                 } else {
                     await processExited(process)
                 }

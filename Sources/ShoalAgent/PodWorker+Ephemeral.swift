@@ -201,6 +201,14 @@ extension PodWorker {
             } else if let stdinPipe {
                 terminals[name] = ContainerTerminal(stdinPipe: stdinPipe.write)
             }
+            // The sandbox keeps a copy of the terminal, so the container keeps it through an agent
+            // crash (no SIGHUP); the next agent gets it back when it re-adopts the pod. A stdin
+            // pipe is not held: its EOF is how a client ends the container's input.
+            if let kept = master {
+                do { try await sandbox.client.hold(instanceID, kept) } catch {
+                    logger.warning("sandbox cannot hold the container's terminal", metadata: ["container": "\(name)", "error": "\(error)"])
+                }
+            }
             var r = record.containers[i]
             r.pid = process.pid
             r.state = ContainerState(running: ContainerStateRunning(startedAt: Time(epochSeconds: Double(process.startNanos) / 1e9)))
@@ -235,6 +243,16 @@ extension PodWorker {
             try? FileSystem.removeTree(instanceDir)
             persist()
         }
+    }
+
+    /// After a re-adoption: the terminal the sandbox held for a running ephemeral container
+    /// comes back to the agent, which relays its output to the log again.
+    func restoreTerminal(_ name: String, held: FileDescriptor) {
+        guard let e = (pod.spec.ephemeralContainers ?? []).first(where: { $0.container.name == name }),
+              let r = record.containers.first(where: { $0.name == name }) else { return }
+        let terminal = ContainerTerminal(master: held, stdin: e.container.stdin ?? false)
+        terminals[name] = terminal
+        terminal.startRelay(log: TerminalLog(path: "\(ctx.config.podLogDir(pod))/\(name)/\(r.restartCount).log"))
     }
 
     // MARK: attach

@@ -100,7 +100,7 @@ public enum SandboxError: Error, CustomStringConvertible, Sendable {
 public final class SandboxClient: @unchecked Sendable {
     enum Reply {
         case spawned(pid: Int32, start: Int64, pidfd: FileDescriptor?)
-        case process(SandboxProcess, FileDescriptor?)
+        case process(SandboxProcess, [FileDescriptor])
         case listEnd
         case ok
         case error(Int32, String)
@@ -108,7 +108,7 @@ public final class SandboxClient: @unchecked Sendable {
 
     private struct Pending {
         var collect: Bool  // LIST gathers PROC replies until LIST_END
-        var items: [(SandboxProcess, FileDescriptor?)]
+        var items: [(SandboxProcess, [FileDescriptor])]
         var resume: (Result<[Reply], SandboxError>) -> Void
     }
 
@@ -225,17 +225,38 @@ public final class SandboxClient: @unchecked Sendable {
         return SpawnedProcess(pid: pid, pidfd: pidfd, startNanos: start)
     }
 
+    /// A process the sandbox tracks, as `list()` reports it.
+    public struct Listed: Sendable {
+        public var process: SandboxProcess
+        /// Set while it runs.
+        public var pidfd: FileDescriptor?
+        /// What the agent asked the sandbox to `hold` for it.
+        public var held: FileDescriptor?
+    }
+
     /// Every process the sandbox tracks: running ones with a pidfd, exited ones not yet forgotten.
-    public func list() async throws(SandboxError) -> [(SandboxProcess, FileDescriptor?)] {
+    public func list() async throws(SandboxError) -> [Listed] {
         var h = sh_msg_header(type: UInt32(SH_MSG_LIST.rawValue), size: UInt32(MemoryLayout<sh_msg_header>.size))
         let payload = withUnsafeBytes(of: &h) { Array($0) }
         let replies = try await send(payload, fds: [], collect: true)
-        var out: [(SandboxProcess, FileDescriptor?)] = []
+        var out: [Listed] = []
         for reply in replies {
-            if case let .process(p, fd) = reply { out.append((p, fd)) }
+            if case let .process(p, fds) = reply { out.append(Listed(process: p, pidfd: fds.first, held: fds.count > 1 ? fds[1] : nil)) }
             if case let .error(e, msg) = reply { throw .request(msg, errno: e) }
         }
         return out
+    }
+
+    /// Makes the sandbox keep `fd` open while the process runs (a container's terminal master),
+    /// so an agent crash does not cost the container its terminal; `list()` hands it back.
+    public func hold(_ id: String, _ fd: FileDescriptor) async throws(SandboxError) {
+        var req = sh_id_req()
+        req.h.type = UInt32(SH_MSG_HOLD.rawValue)
+        req.h.size = UInt32(MemoryLayout<sh_id_req>.size)
+        copyCString(id, into: &req.id)
+        let payload = withUnsafeBytes(of: &req) { Array($0) }
+        let replies = try await send(payload, fds: [fd], collect: false)
+        if case let .error(e, msg)? = replies.first { throw .request("hold \(id): \(msg)", errno: e) }
     }
 
     /// Drops the sandbox's record of an exited process (after the agent persisted it).
@@ -305,7 +326,7 @@ public final class SandboxClient: @unchecked Sendable {
             guard n == MemoryLayout<sh_proc>.size else { return }
             var p = SandboxClient.decodeProc(buf)
             if let fd = owned.first, let pid = pidOfPidfd(fd.raw) { p.pid = pid }
-            deliver(.process(p, owned.first))
+            deliver(.process(p, owned))
         case UInt32(SH_MSG_LIST_END.rawValue):
             deliver(.listEnd)
         case UInt32(SH_MSG_OK.rawValue):
@@ -325,8 +346,8 @@ public final class SandboxClient: @unchecked Sendable {
         guard !pending.isEmpty else { return }
         if pending[0].collect {
             switch reply {
-            case let .process(p, fd):
-                pending[0].items.append((p, fd))
+            case let .process(p, fds):
+                pending[0].items.append((p, fds))
                 return
             case .listEnd:
                 let done = pending.removeFirst()

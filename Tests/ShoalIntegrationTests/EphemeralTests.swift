@@ -269,12 +269,25 @@ extension CLITests {
         let noPod = try await cli.shoal("attach-sidecar", "nope", "--name", "x", "--image", "busybox", "--", "true")
         #expect(noPod.code == 1 && noPod.err.contains(#"pods "nope" not found"#), "\(noPod)")
 
+        // One with a terminal, running unattached: the sandbox holds its terminal for it.
+        #expect(try await cli.shoal("attach-sidecar", "web", "--name", "console", "--image", "busybox", "-t", "--",
+                                    "sh", "-c", "while true; do echo tick; sleep 0.1; done").code == 0)
+        try await waitFor("console's log", { try await cli.shoal("logs", "web", "-c", "console") }) { $0.out.contains("tick") }
+
         // The agent dies and comes back: the ephemeral containers are part of the pod it re-adopts.
         let before = try #require(try await cli.pod("web"))
         try await cli.killAgent()
+        try await Task.sleep(nanoseconds: 300_000_000)
         try await cli.startAgent()
         let after = try await cli.waitPod("web") { ephemeralStatus($0, "shell")?.state?.running != nil }
-        #expect(after.spec.ephemeralContainers?.map(\.container.name) == ["reader", "term", "cat", "shell"])
+        #expect(after.spec.ephemeralContainers?.map(\.container.name) == ["reader", "term", "cat", "shell", "console"])
+        // The terminal container lived through the outage (no SIGHUP) and its log goes on.
+        #expect(ephemeralStatus(after, "console")?.containerID == ephemeralStatus(before, "console")?.containerID)
+        #expect(ephemeralStatus(after, "console")?.state?.running != nil)
+        let ticks = try await cli.shoal("logs", "web", "-c", "console").out.components(separatedBy: "tick").count
+        try await waitFor("console's log to grow", { try await cli.shoal("logs", "web", "-c", "console") }) {
+            $0.out.components(separatedBy: "tick").count > ticks + 2
+        }
         #expect(ephemeralStatus(after, "shell")?.containerID == ephemeralStatus(before, "shell")?.containerID)
         #expect(ephemeralStatus(after, "reader")?.state?.terminated?.exitCode == 0)
         #expect(try await cli.shoal("exec", "web", "-c", "shell", "--", "echo", "still here").out == "still here\n")

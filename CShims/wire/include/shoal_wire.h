@@ -29,6 +29,8 @@ enum sh_msg_type {
     SH_MSG_SHUTDOWN = 8,  // agent → sandbox: header only; SIGKILL every process, reap, answer OK, exit
     SH_MSG_ERROR = 9,     // sandbox → agent: struct sh_error
     SH_MSG_OK = 10,       // sandbox → agent: header only
+    SH_MSG_HOLD = 11,     // agent → sandbox: struct sh_id_req + [fd]; keep fd open while the process
+                          // runs (its terminal master), and hand it back with LIST
 };
 
 struct sh_msg_header {
