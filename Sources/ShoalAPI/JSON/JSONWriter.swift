@@ -59,7 +59,9 @@ enum JSONWriter {
         return String(d)
     }
 
-    static func writeString(_ s: String, into out: inout String) {
+    /// A JSON string literal; with `escapingHTML`, `<`, `>` and `&` are escaped too, as Go's
+    /// json.Marshal does (Kubernetes' messages quote values that way).
+    static func writeString(_ s: String, into out: inout String, escapingHTML: Bool = false) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -68,6 +70,7 @@ enum JSONWriter {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "<" where escapingHTML, ">" where escapingHTML, "&" where escapingHTML: out += "\\u" + hex4(scalar.value)
             default:
                 if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
                     out += "\\u" + hex4(scalar.value)

@@ -196,24 +196,9 @@ public func goQuote(_ s: String) -> String {
 
 /// Quotes like Go's `json.Marshal` of a string: HTML-sensitive characters are escaped too.
 func goJSONQuote(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "<", ">", "&", "\u{2028}", "\u{2029}": out += "\\u" + JSONWriter.hex4(scalar.value)
-        default:
-            if scalar.value < 0x20 {
-                out += "\\u" + JSONWriter.hex4(scalar.value)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
+    var out = ""
+    JSONWriter.writeString(s, into: &out, escapingHTML: true)
+    return out
 }
 
 /// Compact JSON with sorted keys and Go's string escaping.
