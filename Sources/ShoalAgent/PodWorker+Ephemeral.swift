@@ -225,15 +225,8 @@ extension PodWorker {
             stdinPipe?.read.close()
             stdinPipe?.write.close()
             terminalLog?.close()
-            let now = Time.now()
-            if case let .setup(step, errno)? = error as? SandboxError {
-                let message = "failed to start container \"\(name)\": \(error)"
-                record.containers[i].startedThisRun = true
-                record.containers[i].state = ContainerState(terminated: ContainerStateTerminated(
-                    exitCode: 128, reason: "StartError", message: message, startedAt: now, finishedAt: now,
-                    containerID: "shoal://\(uid)/\(instanceID)"))
-                ctx.events.record(pod, type: "Warning", reason: "Failed", message: "Error: \(message)", fieldPath: fieldPath)
-                logger.warning("ephemeral container start failed", metadata: ["container": "\(name)", "step": "\(step)", "errno": "\(errno)"])
+            if let error = error as? SandboxError, case .setup = error {
+                recordStartError(i, instanceID: instanceID, error: error, fieldPath: fieldPath)
             } else {
                 let message = "failed to create container \"\(name)\": \(error)"
                 record.containers[i].state = ContainerState(waiting: ContainerStateWaiting(reason: "CreateContainerError", message: message))

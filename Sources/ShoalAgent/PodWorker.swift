@@ -410,18 +410,8 @@ actor PodWorker {
             await containerDidStart(c, instanceID: instanceID)
             return true
         } catch let error as SandboxError {
-            if case let .setup(step, errno) = error {
-                // The process was created but a setup step (a mount, the working directory, the
-                // exec) failed: containerd and the kubelet report that as a terminated container
-                // (StartError, 128; runc fails these at task start), which follows the restart policy.
-                let message = "failed to start container \"\(name)\": \(error)"
-                let now = Time.now()
-                record.containers[i].startedThisRun = true
-                record.containers[i].state = ContainerState(terminated: ContainerStateTerminated(
-                    exitCode: 128, reason: "StartError", message: message, startedAt: now, finishedAt: now,
-                    containerID: "shoal://\(uid)/\(instanceID)"))
-                ctx.events.record(pod, type: "Warning", reason: "Failed", message: "Error: \(message)", fieldPath: fieldPath)
-                logger.warning("container start failed", metadata: ["container": "\(name)", "step": "\(step)", "errno": "\(errno)"])
+            if case .setup = error {
+                recordStartError(i, instanceID: instanceID, error: error, fieldPath: fieldPath)
                 try? FileSystem.removeTree(instanceDir)
                 handleEnd(i, exitCode: 128)
                 return false
@@ -434,6 +424,21 @@ actor PodWorker {
                          fieldPath: fieldPath, instanceDir: instanceDir)
             return false
         }
+    }
+
+    /// The process was created but a setup step (a mount, the working directory, the exec)
+    /// failed: containerd and the kubelet report that as a terminated container (StartError,
+    /// 128; runc fails these at task start), which then follows the restart policy.
+    func recordStartError(_ i: Int, instanceID: String, error: SandboxError, fieldPath: String) {
+        let name = record.containers[i].name
+        let message = "failed to start container \"\(name)\": \(error)"
+        let now = Time.now()
+        record.containers[i].startedThisRun = true
+        record.containers[i].state = ContainerState(terminated: ContainerStateTerminated(
+            exitCode: 128, reason: "StartError", message: message, startedAt: now, finishedAt: now,
+            containerID: "shoal://\(uid)/\(instanceID)"))
+        ctx.events.record(pod, type: "Warning", reason: "Failed", message: "Error: \(message)", fieldPath: fieldPath)
+        logger.warning("container start failed", metadata: ["container": "\(name)", "error": "\(error)"])
     }
 
     /// What every container of this pod is given: downward values, volumes, the pod's files.

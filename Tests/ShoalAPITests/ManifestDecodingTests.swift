@@ -4,12 +4,7 @@ import Testing
 /// Decoding errors: type mismatches, bad quantities, unknown and duplicate fields, YAML and
 /// JSON syntax, each a line naming the field path, in the order the fields appear.
 @Suite struct ManifestDecodingTests {
-    struct Case: CustomTestStringConvertible, Sendable {
-        var name: String
-        var manifest: String
-        var expected: [String]
-        var testDescription: String { name }
-    }
+    typealias Case = ManifestCase
 
     static let regex = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 

@@ -9,12 +9,7 @@ let idRange = "must be between 0 and 4294967295, inclusive"
 
 /// Manifests in, exact error lines out, through the agent's pipeline (decode, default, validate).
 @Suite struct PodValidationTests {
-    struct Case: CustomTestStringConvertible, Sendable {
-        var name: String
-        var manifest: String
-        var expected: [String]
-        var testDescription: String { name }
-    }
+    typealias Case = ManifestCase
 
     static let app = "containers: [{name: app, image: busybox}]"
 

@@ -1,3 +1,4 @@
+import Testing
 @testable import ShoalAPI
 
 /// The static-pod pipeline the agent runs on a manifest file (ManifestSource): decode every
@@ -40,4 +41,12 @@ func pod(_ spec: String, name: String = "web") -> String {
     spec:
     \(spec.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
     """
+}
+
+/// A manifest and the exact error lines it must give, for table-driven tests.
+struct ManifestCase: CustomTestStringConvertible, Sendable {
+    var name: String
+    var manifest: String
+    var expected: [String]
+    var testDescription: String { name }
 }
