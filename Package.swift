@@ -7,7 +7,12 @@
 //   ShoalOS         typed syscall wrappers, fds, unix sockets, cgroup drivers
 //   ShoalImage      image store: OCI layout / docker-archive import, layers, references
 //   ShoalRuntime    the Linux runtime: sandboxes, container programs, seccomp, logs
-//   ShoalAgent      pod workers, status, manifest source, node-local API
+//   ShoalStore      the master's state: revisions in SQLite, watch, compaction (nothing of ours)
+//   ShoalPKI        the master's CA, serving certificates, tokens, kubeconfigs
+//   ShoalHTTP       HTTP/1.1 server and client over unix sockets and TLS
+//   ShoalScheduler  pod placement: filters, scores, kube-scheduler's messages
+//   ShoalAgent      pod workers, status, manifest source, node-local API, reporting to a master
+//   ShoalMaster     the Kubernetes-compatible API server, node lifecycle, scheduler loop
 //   ShoalCLI        the `shoal` command-line tool
 // C that must run between clone() and execve() lives in CShims/ (see CShims/README.md).
 import PackageDescription
@@ -27,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         // The wire format between the agent and a pod's sandbox process, shared by both sides.
@@ -44,6 +52,30 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
 
         .target(name: "ShoalAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // SQLite from Debian's libsqlite3-dev.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(
+            name: "ShoalStore",
+            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "ShoalPKI",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        .target(name: "ShoalScheduler", dependencies: ["ShoalAPI"]),
+        .target(
+            name: "ShoalHTTP",
+            dependencies: [
+                "ShoalOS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .target(
             name: "ShoalOS",
             dependencies: ["CShims", .product(name: "Logging", package: "swift-log")]),
@@ -63,7 +95,7 @@ let package = Package(
         .target(
             name: "ShoalAgent",
             dependencies: [
-                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime",
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalHTTP", "ShoalPKI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -71,9 +103,16 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(
+            name: "ShoalMaster",
+            dependencies: [
+                "ShoalAPI", "ShoalOS", "ShoalStore", "ShoalPKI", "ShoalScheduler", "ShoalHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .target(
             name: "ShoalCLI",
             dependencies: [
-                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent",
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalPKI", "ShoalHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -82,9 +121,13 @@ let package = Package(
         .testTarget(name: "ShoalAPITests", dependencies: ["ShoalAPI"]),
         .testTarget(name: "ShoalImageTests", dependencies: ["ShoalImage"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime"]),
-        .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent"]),
+        .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalHTTP"]),
+        .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore"]),
+        .testTarget(name: "ShoalPKITests", dependencies: ["ShoalPKI", .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "ShoalSchedulerTests", dependencies: ["ShoalScheduler", "ShoalAPI"]),
+        .testTarget(name: "ShoalMasterTests", dependencies: ["ShoalMaster", "ShoalAPI"]),
         .testTarget(
             name: "ShoalIntegrationTests",
-            dependencies: ["ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalCLI"]),
+            dependencies: ["ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalCLI", "ShoalHTTP"]),
     ]
 )

@@ -1,3 +1,4 @@
+import ShoalHTTP
 import Dispatch
 import Foundation
 import ShoalAPI

@@ -1,3 +1,4 @@
+import ShoalHTTP
 import Foundation
 import ShoalAPI
 import ShoalOS

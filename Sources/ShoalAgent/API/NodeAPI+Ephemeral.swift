@@ -1,3 +1,4 @@
+import ShoalHTTP
 import ShoalAPI
 import ShoalOS
 

@@ -1,3 +1,4 @@
+import ShoalHTTP
 import CShims
 import Foundation
 import ShoalAPI
