@@ -18,6 +18,12 @@ public actor Agent {
     var server: HTTPServer?
     let logger: Logger
     private let statusVersion = Locked<UInt64>(0)
+    /// The pods each source wants; `reconcile()` merges them (Remote/PodSources.swift).
+    var sources = PodSources()
+    /// The session with a master, when the agent reports to one (Remote/).
+    var remote: MasterSession?
+    /// Told the UID of every pod whose status changed (the master session listens).
+    let statusListeners = Locked<[@Sendable (String) -> Void]>([])
 
     public init(config: AgentConfig, images: ImageResolver, logger: Logger) throws {
         self.config = config
@@ -27,23 +33,30 @@ public actor Agent {
         try FileSystem.createDirectory(config.logsDir, mode: 0o755)
         let cgroups = try Cgroups.detect(parent: config.cgroupParent)
         let version = statusVersion
+        let listeners = statusListeners
         ctx = AgentContext(
             config: config, cgroups: cgroups, launcher: SandboxLauncher.besideExecutable(), images: images,
             configurator: ContainerConfigurator(seccompProfileRoot: config.dataDir + "/seccomp"),
             events: EventRecorder(nodeName: config.nodeName), logger: logger,
-            statusChanged: { _, _ in version.withLock { $0 += 1 } })
+            statusChanged: { uid, _ in
+                version.withLock { $0 += 1 }
+                for listener in listeners.current { listener(uid) }
+            })
     }
 
     /// Adopts what a previous run left, starts the API and the manifest source.
     public func start(manifestsDir: String?) async throws {
+        sources.staticEnabled = manifestsDir != nil
         await adoptExisting()
+        sources.adopted = true
+        await reconcile()
         server = try await HTTPServer(path: config.socketPath, handler: NodeAPI(agent: self), logger: logger)
         if let dir = manifestsDir {
             try FileSystem.createDirectory(dir)
             let source = try ManifestSource(directory: dir, nodeName: config.nodeName, images: ctx.images,
                                             imageIndexDirectory: config.dataDir + "/images", logger: logger)
             manifests = source
-            source.run { [weak self] pods in await self?.setDesired(pods) }
+            source.run { [weak self] pods in await self?.setStaticPods(pods) }
         }
         logger.info("agent started", metadata: ["node": "\(config.nodeName)", "dataDir": "\(config.dataDir)", "cgroups": "\(ctx.cgroups.version.rawValue)"])
     }
@@ -51,6 +64,8 @@ public actor Agent {
     /// Stops the sources and the API, and lets kills in progress finish (a pod is never left
     /// half-removed). With `cleanupOnExit`, also stops every pod.
     public func stop() async {
+        await remote?.stop()
+        remote = nil
         manifests?.stop()
         await server?.close()
         if config.cleanupOnExit {
@@ -80,10 +95,10 @@ public actor Agent {
         }
     }
 
-    func startKill(_ uid: String) {
+    func startKill(_ uid: String, gracePeriod: Int64? = nil) {
         guard let worker = workers[uid] else { return }
         dying[uid] = Task { [weak self] in
-            await worker.kill()
+            await worker.kill(gracePeriod: gracePeriod)
             await self?.dead(uid)
         }
     }
@@ -91,6 +106,7 @@ public actor Agent {
     func dead(_ uid: String) {
         dying[uid] = nil
         workers[uid] = nil
+        remote?.poke()
     }
 
     // MARK: adoption

@@ -3,17 +3,15 @@ import Dispatch
 import Foundation
 import Logging
 import ShoalAgent
+import ShoalHTTP
+import ShoalMaster
+import ShoalPKI
 import ShoalImage
 import ShoalOS
 import ShoalRuntime
 
-struct AgentCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "agent",
-        abstract: "Run the node agent: the pods of the manifests in a directory (static pods), re-read on every change.")
-
-    @OptionGroup var data: DataDirOption
-
+/// The agent's flags, shared by `shoal agent` and `shoal up`.
+struct AgentOptions: ParsableArguments {
     @Option(help: "A directory of v1 Pod manifests (*.yaml, *.yml, *.json; several documents per file).")
     var manifests: String?
 
@@ -32,31 +30,110 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("container-log-max-files"), help: "How many log files to keep per container.")
     var logMaxFiles: UInt32 = 5
 
+    @Option(name: .customLong("node-status-update-frequency"), help: "How often the agent posts its node status to the master.")
+    var nodeStatusUpdateFrequency: String = "10s"
+
     @Flag(help: "On exit, stop every pod and remove what the agent made (else pods keep running and the next agent re-adopts them).")
     var cleanup = false
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    var node: String { nodeName ?? hostName() }
 
-    func run() async throws {
+    func makeAgent(dataDir: String, logger: Logger) throws -> Agent {
         guard getuid() == 0 else { fail("the agent runs pods with namespaces and cgroups, which needs root") }
-        let logger = makeLogger("shoal.agent", level: logLevel)
-        let dataDir = data.path
         let store = try ImageStore(dataDir: dataDir, logger: logger)
         let config = AgentConfig(
-            dataDir: dataDir, nodeName: nodeName ?? hostName(), maxBackoff: try parseDuration(maxBackoff),
+            dataDir: dataDir, nodeName: node, maxBackoff: try parseDuration(maxBackoff),
             containerLogMaxSize: UInt64(try parseSize(logMaxSize)), containerLogMaxFiles: logMaxFiles, cgroupParent: cgroupParent,
             hostIP: HostAddress.primaryIPv4() ?? "127.0.0.1", cleanupOnExit: cleanup)
-        let agent = try Agent(config: config, images: StoreImageResolver(store: store), logger: logger)
-        try await agent.start(manifestsDir: manifests.map(absolute))
-        print("shoal agent running: node \(config.nodeName), data dir \(dataDir), API \(config.socketPath)")
-        await waitForTermination()
-        await agent.stop()
+        return try Agent(config: config, images: StoreImageResolver(store: store), logger: logger)
+    }
+
+    func reportOptions() throws -> NodeReportOptions {
+        let frequency = try parseDuration(nodeStatusUpdateFrequency)
+        // The lease is renewed as often as the status, at most every 10 s (the kubelet's default).
+        return NodeReportOptions(nodeStatusUpdateFrequency: frequency, leaseRenewInterval: min(frequency, 10))
     }
 
     func parseSize(_ text: String) throws -> Int64 {
         guard let q = try? ShoalAPI.Quantity(text) else { throw ValidationError("invalid size \"\(text)\"") }
         return q.value()
+    }
+}
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the node agent: static pods from a directory and, with --server, the pods a master binds to this node.")
+
+    @OptionGroup var data: DataDirOption
+    @OptionGroup var options: AgentOptions
+
+    @Option(help: "The master to report to: unix:///path/to/api.sock or https://HOST:PORT.")
+    var server: String?
+
+    @Option(help: "The node's bearer token for the master.")
+    var token: String?
+
+    @Option(name: .customLong("certificate-authority"), help: "The master's CA certificate (PEM), for an https server.")
+    var certificateAuthority: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger = makeLogger("shoal.agent", level: logLevel)
+        let agent = try options.makeAgent(dataDir: data.path, logger: logger)
+        try await agent.start(manifestsDir: options.manifests.map(absolute))
+        let socket = await agent.config.socketPath
+        if let server {
+            guard let token else { throw ValidationError("--server needs --token") }
+            let endpoint = try HTTPEndpoint.parse(server) {
+                guard let ca = certificateAuthority else { throw ValidationError("an https server needs --certificate-authority (the master's CA)") }
+                return try TLSConfigs.client(trustingCA: String(contentsOfFile: ca, encoding: .utf8))
+            }
+            let connection = MasterConnection(client: try HTTPClient(endpoint: endpoint, token: token), nodeName: options.node,
+                                              nodeAPIURL: "unix://" + socket)
+            try await agent.connect(to: connection, options: try options.reportOptions())
+            print("shoal agent running: node \(options.node), reporting to \(server)")
+        } else {
+            print("shoal agent running: node \(options.node), data dir \(data.path), API \(socket)")
+        }
+        await waitForTermination()
+        await agent.stop()
+    }
+}
+
+/// `shoal up`: a master and this host's agent in one process, the agent reporting over the
+/// master's unix socket with its own node credentials.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run a one-node cluster: the master and a local agent; prints how to point kubectl at it.")
+
+    @OptionGroup var data: DataDirOption
+    @OptionGroup var master: MasterOptions
+    @OptionGroup var agentOptions: AgentOptions
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger = makeLogger("shoal", level: logLevel)
+        let m = try Master(config: try master.config(dataDir: data.path), logger: logger)
+        try await m.start()
+        let agent = try agentOptions.makeAgent(dataDir: data.path, logger: logger)
+        try await agent.start(manifestsDir: agentOptions.manifests.map(absolute))
+        let token = try m.nodeToken(for: agentOptions.node)
+        let socket = await agent.config.socketPath
+        let connection = MasterConnection(client: try HTTPClient(endpoint: .unix(path: m.config.socketPath), token: token),
+                                          nodeName: agentOptions.node, nodeAPIURL: "unix://" + socket)
+        try await agent.connect(to: connection, options: try agentOptions.reportOptions())
+        print("shoal is up: master \(m.serverURL), node \(agentOptions.node)")
+        print("point kubectl at it: export KUBECONFIG=\(m.config.kubeconfigPath)")
+        fflush(nil)
+        await waitForTermination()
+        await agent.stop()
+        await m.stop()
     }
 }
 

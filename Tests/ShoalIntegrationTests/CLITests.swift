@@ -158,6 +158,23 @@ final class CLIHarness: @unchecked Sendable {
         try await waitUntil { FileSystem.exists(self.dataDir + "/agent.sock") }
     }
 
+    /// `shoal up`: master and agent in one process, on a free port; returns when the node is Ready.
+    func startCluster() async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["up", "--data-dir", dataDir, "--manifests", manifests, "--cgroup-parent", cgroupParent, "--cleanup",
+                       "--max-backoff", "1s", "--bind-address", "127.0.0.1", "--secure-port", "0", "--node-name", "node-1"]
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: createLog()))
+        try p.run()
+        agent = p
+        try await waitUntil(timeout: 30) { try await self.kubectl("get", "nodes").out.contains("node-1   Ready") }
+    }
+
+    func kubectl(_ args: String..., stdin: String? = nil) async throws -> (code: Int32, out: String, err: String) {
+        try await runProcess("/usr/bin/kubectl", ["--kubeconfig", dataDir + "/kubeconfig"] + args, stdin: stdin)
+    }
+
     private func createLog() throws -> String {
         let path = dataDir + "/agent.log"
         try FileSystem.writeAtomically(path, "")
@@ -209,21 +226,7 @@ final class CLIHarness: @unchecked Sendable {
     }
 
     func run(_ path: String, _ args: [String], stdin: String? = nil) async throws -> (code: Int32, out: String, err: String) {
-        try await offPool {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: path)
-            p.arguments = args
-            let out = Pipe(), err = Pipe(), input = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = input
-            try p.run()
-            input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
-            try input.fileHandleForWriting.close()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-        }
+        try await runProcess(path, args, stdin: stdin)
     }
 
     /// Whatever happens in the test: the agent ends (its --cleanup removes the pods), then the data dir.
@@ -233,5 +236,25 @@ final class CLIHarness: @unchecked Sendable {
             p.waitUntilExit()
         }
         try? FileSystem.removeTree(dataDir)
+    }
+}
+
+/// Runs a program to its end off the cooperative pool, with its output.
+func runProcess(_ path: String, _ args: [String], stdin: String? = nil, environment: [String: String]? = nil) async throws -> (code: Int32, out: String, err: String) {
+    try await offPool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        input.fileHandleForWriting.write(Data((stdin ?? "").utf8))
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 }

@@ -40,9 +40,15 @@ extension JSONValue {
         return false
     }
 
-    /// Looks up a member of an object; nil for other kinds or a missing key.
+    /// Looks up a member of an object; nil for other kinds or a missing key. Setting makes a
+    /// non-object an object first; setting nil removes the member.
     public subscript(key: String) -> JSONValue? {
-        objectValue?[key]
+        get { objectValue?[key] }
+        set {
+            var members = objectValue ?? [:]
+            members[key] = newValue
+            self = .object(members)
+        }
     }
 
     /// How the value is named in error messages ("a string", "an object", …).

@@ -62,7 +62,7 @@ enum YAMLReader {
         /// Aliases can make a small document expand exponentially ("billion laughs").
         static let maxNodes = 100_000
 
-        mutating func convert(_ node: Node, path: FieldPath) throws(ManifestDecodingError) -> JSONValue {
+        mutating func convert(_ node: Yams.Node, path: FieldPath) throws(ManifestDecodingError) -> JSONValue {
             positions[path] = count
             count += 1
             guard count <= Self.maxNodes else {
@@ -94,7 +94,7 @@ enum YAMLReader {
         }
 
         /// go-yaml's merge: a mapping, or a list of mappings where earlier ones win.
-        private mutating func merge(_ node: Node, into members: inout [String: JSONValue], path: FieldPath)
+        private mutating func merge(_ node: Yams.Node, into members: inout [String: JSONValue], path: FieldPath)
             throws(ManifestDecodingError)
         {
             switch node {
@@ -115,13 +115,13 @@ enum YAMLReader {
         }
     }
 
-    static func isMergeKey(_ node: Node) -> Bool {
+    static func isMergeKey(_ node: Yams.Node) -> Bool {
         guard case .scalar(let s) = node, s.string == "<<", s.style == .plain || s.style == .any else { return false }
         return s.tag.rawValue != Tag.Name.str.rawValue
     }
 
     /// sigs.k8s.io/yaml's key conversion: ints and bools print as Go prints them.
-    static func keyString(_ node: Node) throws(ManifestDecodingError) -> String {
+    static func keyString(_ node: Yams.Node) throws(ManifestDecodingError) -> String {
         guard case .scalar(let scalar) = node else {
             throw ManifestDecodingError(messages: ["error converting YAML to JSON: yaml: unsupported map key: a \(node.mapping != nil ? "mapping" : "sequence") at line \(node.mark?.line ?? 0)"])
         }
@@ -135,7 +135,7 @@ enum YAMLReader {
         }
     }
 
-    static func value(of scalar: Node.Scalar) throws(ManifestDecodingError) -> JSONValue {
+    static func value(of scalar: Yams.Node.Scalar) throws(ManifestDecodingError) -> JSONValue {
         let tag = scalar.tag.rawValue
         // Quoted and block scalars, and an explicit !!str (or !!binary) are strings as written.
         guard scalar.style == .plain || scalar.style == .any, tag != Tag.Name.str.rawValue, tag != "!",

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShoalMaster
+import ShoalOS
+
+/// The master's flags, shared by `shoal master` and `shoal up`, with Kubernetes' names.
+struct MasterOptions: ParsableArguments {
+    @Option(name: .customLong("bind-address"), help: "The address the HTTPS API listens on.")
+    var bindAddress: String = "0.0.0.0"
+
+    @Option(name: .customLong("secure-port"), help: "The HTTPS API's port (0 picks a free one).")
+    var port: Int = 6443
+
+    @Option(name: .customLong("tls-san"), help: "An extra host name or IP for the serving certificate (repeatable).")
+    var tlsSANs: [String] = []
+
+    @Option(name: .customLong("node-monitor-grace-period"), help: "How long a node may go without renewing its Lease before it is NotReady.")
+    var nodeMonitorGracePeriod: String = "40s"
+
+    @Option(name: .customLong("default-unreachable-toleration-seconds"), help: "How long pods stay on an unreachable or not-ready node before eviction.")
+    var defaultTolerationSeconds: Int64 = 300
+
+    func config(dataDir: String) throws -> MasterConfig {
+        var c = MasterConfig(dataDir: dataDir)
+        c.bindAddress = bindAddress
+        c.port = port
+        c.tlsSANs = tlsSANs
+        c.nodeMonitorGracePeriod = .nanoseconds(Int64(try parseDuration(nodeMonitorGracePeriod) * 1e9))
+        c.defaultTolerationSeconds = defaultTolerationSeconds
+        return c
+    }
+}
+
+struct MasterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "master",
+        abstract: "Run the master: a Kubernetes-compatible API server (HTTPS and a unix socket), the scheduler and the node controllers.")
+
+    @OptionGroup var data: DataDirOption
+    @OptionGroup var options: MasterOptions
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger = makeLogger("shoal.master", level: logLevel)
+        let master = try Master(config: try options.config(dataDir: data.path), logger: logger)
+        try await master.start()
+        print("shoal master running: \(master.serverURL), socket \(master.config.socketPath)")
+        print("point kubectl at it: export KUBECONFIG=\(master.config.kubeconfigPath)")
+        fflush(nil)
+        await waitForTermination()
+        await master.stop()
+    }
+}

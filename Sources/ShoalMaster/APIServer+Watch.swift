@@ -1,0 +1,151 @@
+import ShoalAPI
+import ShoalHTTP
+import ShoalStore
+
+extension APIServer {
+    /// `?watch=true`: newline-delimited watch events. From resourceVersion "" or "0" the current
+    /// objects come first as ADDED; from an older revision than the store keeps, one ERROR event
+    /// with a 410 Status, as the API server sends it.
+    func watch(_ request: APIRequest, _ t: Target) throws(APIError) -> APIResponse {
+        let (labels, fields) = try selectors(request, t.resource)
+        let r = t.resource
+        let table = wantsTable(request)
+        let include = includeObject(request)
+        let prefix = Registry.prefix(r, namespace: t.namespace)
+        let rv = request.query("resourceVersion") ?? ""
+        let timeout = request.query("timeoutSeconds").flatMap(Int64.init)
+        var initial: [JSONValue] = []
+        var seen: [String] = []
+        var after: Int64
+        if rv.isEmpty || rv == "0" {
+            let listed = try registry.list(r, namespace: t.namespace, labels: labels, fields: fields, limit: nil, continueToken: nil)
+            initial = listed.items
+            after = listed.revision
+        } else {
+            guard let n = Int64(rv) else { throw APIError.badRequest("invalid resource version \"\(rv)\"") }
+            after = n
+            // Which objects the client already holds under its selector: the ones matching now is
+            // the closest the store can tell (events do not carry the previous object).
+            if !labels.isEverything || !fields.isEverything {
+                seen = try registry.list(r, namespace: t.namespace, labels: labels, fields: fields, limit: nil, continueToken: nil).items.map {
+                    Registry.key(r, namespace: $0["metadata"]?["namespace"]?.stringValue, name: $0["metadata"]?["name"]?.stringValue ?? "")
+                }
+            }
+        }
+        let store = registry.store
+        let stream: AsyncThrowingStream<StoreEvent, Error>?
+        var expired: APIError?
+        do {
+            stream = try store.watch(prefix: prefix, after: after)
+        } catch {
+            stream = nil
+            expired = Registry.mapStoreError(error)
+        }
+        let initialObjects = initial, expiredError = expired, seenKeys = seen
+        return .stream(status: 200, contentType: "application/json") { writer in
+            let work = Task {
+                try await Self.pump(writer: writer, r: r, table: table, include: include, labels: labels, fields: fields,
+                                    initial: initialObjects, seen: seenKeys, expired: expiredError, stream: stream)
+            }
+            // The stream ends when the client goes or the timeout passes, whichever is first.
+            let stopper = timeout.map { seconds in
+                Task {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    work.cancel()
+                }
+            }
+            let closer = Task {
+                await writer.closed()
+                work.cancel()
+            }
+            defer { stopper?.cancel(); closer.cancel() }
+            try await work.value
+        }
+    }
+
+    static func pump(writer: StreamWriter, r: ResourceInfo, table: Bool, include: Tables.IncludeObject,
+                     labels: LabelSelector, fields: FieldSelector, initial: [JSONValue], seen: [String], expired: APIError?,
+                     stream: AsyncThrowingStream<StoreEvent, Error>?) async throws {
+        var first = true
+        func send(_ type: String, _ obj: JSONValue) async throws {
+            var object = obj
+            if table && type != "ERROR" && type != "BOOKMARK" {
+                object = Tables.table(r, [obj], include: include, listMeta: ["resourceVersion": obj["metadata"]?["resourceVersion"] ?? ""], withColumns: first)
+                first = false
+            }
+            let event: JSONValue = ["type": .string(type), "object": object]
+            try await writer.write(event.serialized + [UInt8(ascii: "\n")])
+        }
+        if let expired {
+            try await send("ERROR", try JSONValue.encoding(expired.status))
+            return
+        }
+        // Keys this watcher has seen matching: a change out of the selector is a DELETED for it.
+        var visible = Set<String>(seen)
+        for obj in initial {
+            visible.insert(Registry.key(r, namespace: obj["metadata"]?["namespace"]?.stringValue, name: obj["metadata"]?["name"]?.stringValue ?? ""))
+            try await send("ADDED", obj)
+        }
+        guard let stream else { return }
+        let everything = labels.isEverything && fields.isEverything
+        do {
+            for try await event in stream {
+                guard let obj = try? JSONValue.parse(event.value) else { continue }
+                let matches = labels.matches(obj) && fields.matches(obj)
+                let wasVisible = visible.contains(event.key)
+                switch event.kind {
+                case .added where matches:
+                    visible.insert(event.key)
+                    try await send("ADDED", obj)
+                case .modified where matches:
+                    visible.insert(event.key)
+                    try await send(wasVisible || everything ? "MODIFIED" : "ADDED", obj)
+                case .modified where wasVisible:
+                    visible.remove(event.key)
+                    try await send("DELETED", obj)
+                case .deleted where matches || wasVisible:
+                    visible.remove(event.key)
+                    try await send("DELETED", obj)
+                default:
+                    continue
+                }
+            }
+        } catch StoreError.tooSlow {
+            try await send("ERROR", try JSONValue.encoding(APIError.gone("the watcher fell too far behind; list again").status))
+        }
+    }
+}
+
+extension Registry {
+    /// The binding subresource's write: nodeName is set once, below the update rules.
+    func setNodeName(namespace: String?, name: String, node: String) throws(APIError) {
+        let key = Self.key(Resources.pods, namespace: namespace, name: name)
+        do {
+            _ = try store.update(key, expectedRevision: nil) { current, rev in
+                var pod = try JSONValue.parse(current.value)
+                pod["spec"]?["nodeName"] = .string(node)
+                var conditions = pod["status"]?["conditions"]?.arrayValue ?? []
+                conditions.removeAll { $0["type"]?.stringValue == "PodScheduled" }
+                conditions.append(["type": "PodScheduled", "status": "True", "lastProbeTime": nil, "lastTransitionTime": .string(Time.now().rfc3339)])
+                pod["status"]?["conditions"] = .array(conditions)
+                return Self.stamp(pod, rev).serialized
+            }
+        } catch {
+            throw Self.mapStoreError(error)
+        }
+    }
+
+    /// Removes an object at once, whatever its finalizers (the namespace controller, pod GC).
+    func purge(_ r: ResourceInfo, namespace: String?, name: String) throws(APIError) {
+        let key = Self.key(r, namespace: namespace, name: name)
+        do {
+            _ = try store.delete(key, expectedRevision: nil) { current, rev in
+                Self.stamp((try? JSONValue.parse(current.value)) ?? .null, rev).serialized
+            }
+        } catch StoreError.notFound {
+            return
+        } catch {
+            throw Self.mapStoreError(error)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import ShoalAPI
+import ShoalHTTP
+
+/// Forwards node-local requests (logs today) to the agent running the pod, at the node API URL
+/// the agent registered in its Node's `shoal.io/node-api` annotation.
+struct AgentProxy: NodeProxy {
+    static let annotation = "shoal.io/node-api"
+    let registry: Registry
+
+    func forward(_ request: APIRequest, node: String, pod: JSONValue, subresource: String) async throws(APIError) -> APIResponse {
+        let nodeObject = try registry.get(Resources.nodes, namespace: nil, name: node)
+        guard let url = nodeObject["metadata"]?["annotations"]?[Self.annotation]?.stringValue, url.hasPrefix("unix://") else {
+            throw APIError.unavailable("node \"\(node)\" does not offer a node API the master can reach")
+        }
+        guard subresource == "log" else {
+            throw APIError(code: 501, reason: "NotImplemented", message: "pods/\(subresource) is not supported by this server yet")
+        }
+        let ns = pod["metadata"]?["namespace"]?.stringValue ?? "default"
+        let name = pod["metadata"]?["name"]?.stringValue ?? ""
+        var query: [String] = []
+        for key in ["container", "follow", "previous", "tailLines", "timestamps", "sinceSeconds", "sinceTime", "limitBytes"] {
+            if let v = request.query(key) { query.append("\(key)=\(Self.escape(v))") }
+        }
+        let path = "/pods/\(ns)/\(name)/log" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let client: HTTPClient
+        do {
+            client = try HTTPClient(endpoint: .unix(path: String(url.dropFirst("unix://".count))))
+        } catch {
+            throw APIError.internalError("\(error)")
+        }
+        if request.flag("follow") {
+            do {
+                let (status, lines) = try await client.lines(path)
+                if status != 200 {
+                    var body: [UInt8] = []
+                    for try await line in lines { body += line }
+                    return .bytes(status: status, contentType: "application/json", body: body)
+                }
+                return .stream(status: 200, contentType: "text/plain") { writer in
+                    for try await line in lines { try await writer.write(line + [UInt8(ascii: "\n")]) }
+                }
+            } catch {
+                throw APIError.unavailable("cannot reach the agent of node \"\(node)\": \(error)")
+            }
+        }
+        do {
+            let response = try await client.request("GET", path)
+            let type = response.headers.first { $0.0.lowercased() == "content-type" }?.1 ?? "text/plain"
+            return .bytes(status: response.status, contentType: type, body: response.body)
+        } catch {
+            throw APIError.unavailable("cannot reach the agent of node \"\(node)\": \(error)")
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-._~".utf8.contains(b) {
+                out.append(Character(UnicodeScalar(b)))
+            } else {
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import ShoalAPI
+import ShoalHTTP
+import ShoalOS
+import ShoalPKI
+import ShoalStore
+
+/// How a master runs: where it keeps state, where it listens, and the node lifecycle timings
+/// (flags with Kubernetes' names).
+public struct MasterConfig: Sendable {
+    public var dataDir: String
+    public var bindAddress = "0.0.0.0"
+    public var port = 6443
+    /// Extra names and addresses for the serving certificate (k3s's --tls-san).
+    public var tlsSANs: [String] = []
+    /// --node-monitor-grace-period: a node whose Lease is older turns NotReady (Unknown).
+    public var nodeMonitorGracePeriod: Duration = .seconds(40)
+    /// --default-unreachable-toleration-seconds and --default-not-ready-toleration-seconds.
+    public var defaultTolerationSeconds: Int64 = 300
+    public var store = StoreOptions()
+
+    public init(dataDir: String) { self.dataDir = dataDir }
+
+    public var masterDir: String { dataDir + "/master" }
+    public var socketPath: String { masterDir + "/api.sock" }
+    public var kubeconfigPath: String { dataDir + "/kubeconfig" }
+}
+
+/// The master: the API server on a unix socket and on TLS, the scheduler, and the node and
+/// namespace controllers, over one SQLite store.
+public final class Master: Sendable {
+    public let config: MasterConfig
+    let store: Store
+    let registry: Registry
+    let tokens: TokenStore
+    let ca: CertificateAuthority
+    let logger: Logger
+    let servers = Locked<[HTTPServer]>([])
+    let controllers = Locked<[Task<Void, Never>]>([])
+    let boundPort = Locked<Int>(0)
+
+    public init(config: MasterConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        try FileSystem.createDirectory(config.dataDir, mode: 0o711)
+        try FileSystem.createDirectory(config.masterDir, mode: 0o700)
+        store = try Store(path: config.masterDir + "/state.db", options: config.store, logger: logger)
+        registry = Registry(store: store, defaultTolerationSeconds: config.defaultTolerationSeconds)
+        ca = try CertificateAuthority.loadOrCreate(directory: config.masterDir + "/pki")
+        tokens = try TokenStore(path: config.masterDir + "/pki/tokens", adminKubeconfig: config.kubeconfigPath)
+    }
+
+    /// The https URL clients on this host use.
+    public var serverURL: String { "https://127.0.0.1:\(boundPort.withLock { $0 })" }
+    public var caPEM: String { ca.certificatePEM }
+
+    /// Opens the listeners, writes the admin kubeconfig, starts the controllers.
+    public func start() async throws {
+        try bootstrapNamespaces()
+        let hosts = Self.serviceHosts(bindAddress: config.bindAddress) + config.tlsSANs
+        let serving = try ca.servingCertificate(name: "serving", hosts: hosts, directory: config.masterDir + "/pki")
+        let tokens = self.tokens
+        let api = APIServer(registry: registry, authenticate: { token in
+            guard let id = tokens.authenticate(token) else { return nil }
+            switch id.role {
+            case .admin: return Identity(role: .admin)
+            case .node(let name): return Identity(role: .node(name))
+            case .bootstrap: return Identity(role: .bootstrap)
+            }
+        }, proxy: AgentProxy(registry: registry), logger: logger)
+        let unix = try await HTTPServer(listener: .unix(path: config.socketPath), handler: api, logger: logger)
+        let tls = try await HTTPServer(listener: .tls(host: config.bindAddress, port: config.port, configuration: try TLSConfigs.server(serving)),
+                                       handler: api, threads: 2, logger: logger)
+        servers.withLock { $0 = [unix, tls] }
+        boundPort.withLock { $0 = tls.port ?? config.port }
+        let kubeconfig = Kubeconfig.render(server: serverURL, caPEM: ca.certificatePEM, token: try self.tokens.adminToken())
+        try Kubeconfig.write(kubeconfig, to: config.kubeconfigPath)
+        startControllers()
+        logger.info("master started", metadata: ["https": "\(serverURL)", "socket": "\(config.socketPath)", "kubeconfig": "\(config.kubeconfigPath)"])
+    }
+
+    public func stop() async {
+        for t in controllers.withLock({ $0 }) { t.cancel() }
+        for s in servers.withLock({ $0 }) { await s.close() }
+        store.close()
+    }
+
+    /// A node's own credentials: what an agent on this host presents (NodeRestriction applies).
+    public func nodeToken(for node: String) throws -> String {
+        try tokens.create(role: .node(name: node), ttl: nil)
+    }
+
+    /// A join token for agents on other machines: pins this master's CA.
+    public func joinToken(ttl: Duration?) throws -> JoinToken {
+        JoinToken(caPin: ca.publicKeyPin, secret: try tokens.create(role: .bootstrap, ttl: ttl))
+    }
+
+    func bootstrapNamespaces() throws {
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            if (try? registry.get(Resources.namespaces, namespace: nil, name: ns)) != nil { continue }
+            _ = try registry.create(Resources.namespaces, namespace: nil, object: ["metadata": ["name": .string(ns)]], strict: false)
+        }
+    }
+
+    /// Names the serving certificate must carry: loopback, this host's name and addresses.
+    static func serviceHosts(bindAddress: String) -> [String] {
+        var hosts = ["localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+        var name = [CChar](repeating: 0, count: 256)
+        if gethostname(&name, name.count) == 0 {
+            let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !host.isEmpty { hosts.append(host) }
+        }
+        if let ip = HostAddress.primaryIPv4() { hosts.append(ip) }
+        if bindAddress != "0.0.0.0" && bindAddress != "::" && !hosts.contains(bindAddress) { hosts.append(bindAddress) }
+        return hosts
+    }
+}

@@ -1,0 +1,59 @@
+import ShoalAPI
+
+/// One REST resource the API server serves: what discovery advertises and how it is stored.
+public struct ResourceInfo: Sendable, Hashable {
+    public var group: String
+    public var version: String
+    public var kind: String
+    public var plural: String
+    public var singular: String
+    public var namespaced: Bool
+    public var shortNames: [String]
+    public var subresources: [String]
+    public var categories: [String]
+    /// The field selectors this resource accepts besides metadata.name and metadata.namespace.
+    public var fieldSelectors: [String]
+
+    public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    /// The name in messages and in Status details: `pods`, `leases.coordination.k8s.io`.
+    public var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
+
+    static let verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+}
+
+/// The resources Shoal serves, the single source for routing and discovery.
+public enum Resources {
+    public static let pods = ResourceInfo(
+        group: "", version: "v1", kind: "Pod", plural: "pods", singular: "pod", namespaced: true,
+        shortNames: ["po"], subresources: ["status", "log", "exec", "attach", "portforward", "ephemeralcontainers", "binding", "eviction"],
+        categories: ["all"], fieldSelectors: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"])
+    public static let nodes = ResourceInfo(
+        group: "", version: "v1", kind: "Node", plural: "nodes", singular: "node", namespaced: false,
+        shortNames: ["no"], subresources: ["status"], categories: [], fieldSelectors: ["spec.unschedulable"])
+    public static let namespaces = ResourceInfo(
+        group: "", version: "v1", kind: "Namespace", plural: "namespaces", singular: "namespace", namespaced: false,
+        shortNames: ["ns"], subresources: ["status", "finalize"], categories: [], fieldSelectors: ["status.phase"])
+    public static let events = ResourceInfo(
+        group: "", version: "v1", kind: "Event", plural: "events", singular: "event", namespaced: true,
+        shortNames: ["ev"], subresources: [], categories: [],
+        fieldSelectors: ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                         "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                         "reason", "reportingComponent", "source", "type"])
+    public static let leases = ResourceInfo(
+        group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease", namespaced: true,
+        shortNames: [], subresources: [], categories: [], fieldSelectors: [])
+
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, leases]
+
+    /// The resource a request path names under a group/version, nil when unknown.
+    static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {
+        all.first { $0.groupVersion == groupVersion && $0.plural == plural }
+    }
+
+    /// Group/versions served, in discovery order.
+    static var groupVersions: [(group: String, version: String)] {
+        var seen: [(String, String)] = []
+        for r in all where !seen.contains(where: { $0 == (r.group, r.version) }) { seen.append((r.group, r.version)) }
+        return seen
+    }
+}

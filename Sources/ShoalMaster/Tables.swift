@@ -1,0 +1,136 @@
+import ShoalAPI
+
+/// The `meta.k8s.io/v1 Table` form kubectl asks for (`Accept: application/json;as=Table`):
+/// the server computes the columns, as the API server's table convertors do.
+enum Tables {
+    struct Column {
+        var name: String
+        var type: String = "string"
+        var format: String = ""
+        var description: String = ""
+        var priority: Int64 = 0
+    }
+
+    static func columns(_ r: ResourceInfo) -> [Column] {
+        switch r.plural {
+        case "pods":
+            return [Column(name: "Name", format: "name", description: "Name must be unique within a namespace."),
+                    Column(name: "Ready", description: "The aggregate readiness state of this pod for accepting traffic."),
+                    Column(name: "Status", description: "The aggregate status of the containers in this pod."),
+                    Column(name: "Restarts", description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+                    Column(name: "Age", description: "CreationTimestamp is a timestamp representing the server time when this object was created."),
+                    Column(name: "IP", description: "IP address allocated to the pod. Routable at least within the cluster.", priority: 1),
+                    Column(name: "Node", description: "NodeName is a request to schedule this pod onto a specific node.", priority: 1),
+                    Column(name: "Nominated Node", description: "nominatedNodeName is set only when this pod preempts other pods on the node.", priority: 1),
+                    Column(name: "Readiness Gates", description: "If specified, all readiness gates will be evaluated for pod readiness.", priority: 1)]
+        case "nodes":
+            return [Column(name: "Name", format: "name"), Column(name: "Status"), Column(name: "Roles"), Column(name: "Age"),
+                    Column(name: "Version"), Column(name: "Internal-IP", priority: 1), Column(name: "External-IP", priority: 1),
+                    Column(name: "OS-Image", priority: 1), Column(name: "Kernel-Version", priority: 1),
+                    Column(name: "Container-Runtime", priority: 1)]
+        case "namespaces":
+            return [Column(name: "Name", format: "name"), Column(name: "Status"), Column(name: "Age")]
+        case "events":
+            return [Column(name: "Last Seen"), Column(name: "Type"), Column(name: "Reason"), Column(name: "Object"),
+                    Column(name: "Subobject", priority: 1), Column(name: "Source", priority: 1), Column(name: "Message"),
+                    Column(name: "First Seen", priority: 1), Column(name: "Count", priority: 1), Column(name: "Name", priority: 1)]
+        case "leases":
+            return [Column(name: "Name", format: "name"), Column(name: "Holder"), Column(name: "Age")]
+        default:
+            return [Column(name: "Name", format: "name"), Column(name: "Age")]
+        }
+    }
+
+    static func cells(_ r: ResourceInfo, _ obj: JSONValue, now: Int64) -> [JSONValue] {
+        let age = ageOf(obj["metadata"]?["creationTimestamp"]?.stringValue, now: now)
+        let name = JSONValue.string(obj["metadata"]?["name"]?.stringValue ?? "")
+        switch r.plural {
+        case "pods":
+            guard let pod = try? obj.decode(Pod.self) else { return [name, "", "Unknown", "0", .string(age), "<none>", "<none>", "<none>", "<none>"] }
+            let row = PodPrinter.row(pod, now: now)
+            let gates = pod.spec.readinessGates.map { gs -> String in
+                let conditions = pod.status?.conditions ?? []
+                let ready = gs.filter { g in conditions.contains { $0.type == g.conditionType && $0.status == .true } }.count
+                return "\(ready)/\(gs.count)"
+            } ?? "<none>"
+            return [.string(row.name), .string(row.ready), .string(row.status), .string(row.restarts), .string(row.age),
+                    .string(row.ip), .string(row.node), .string(pod.status?.nominatedNodeName ?? "<none>"), .string(gates)]
+        case "nodes":
+            return nodeCells(obj, name: name, age: age)
+        case "namespaces":
+            return [name, .string(obj["status"]?["phase"]?.stringValue ?? ""), .string(age)]
+        case "events":
+            let last = obj["lastTimestamp"]?.stringValue ?? obj["eventTime"]?.stringValue ?? obj["metadata"]?["creationTimestamp"]?.stringValue
+            let first = obj["firstTimestamp"]?.stringValue ?? obj["eventTime"]?.stringValue
+            let involved = obj["involvedObject"]
+            let object = "\((involved?["kind"]?.stringValue ?? "").lowercased())/\(involved?["name"]?.stringValue ?? "")"
+            var source = obj["source"]?["component"]?.stringValue ?? obj["reportingComponent"]?.stringValue ?? ""
+            if let host = obj["source"]?["host"]?.stringValue, !host.isEmpty { source += ", " + host }
+            let count: Int64 = { if case .int(let c)? = obj["count"] { return c } else { return 1 } }()
+            return [.string(ageOf(last, now: now)), .string(obj["type"]?.stringValue ?? ""), .string(obj["reason"]?.stringValue ?? ""),
+                    .string(object), .string(involved?["fieldPath"]?.stringValue ?? ""), .string(source),
+                    .string(obj["message"]?.stringValue ?? ""), .string(ageOf(first, now: now)), .int(count), name]
+        case "leases":
+            return [name, .string(obj["spec"]?["holderIdentity"]?.stringValue ?? ""), .string(age)]
+        default:
+            return [name, .string(age)]
+        }
+    }
+
+    static func nodeCells(_ obj: JSONValue, name: JSONValue, age: String) -> [JSONValue] {
+        let conditions = obj["status"]?["conditions"]?.arrayValue ?? []
+        var status = "Unknown"
+        if let ready = conditions.first(where: { $0["type"]?.stringValue == "Ready" }) {
+            status = ready["status"]?.stringValue == "True" ? "Ready" : "NotReady"
+        }
+        if obj["spec"]?["unschedulable"] == .bool(true) { status += ",SchedulingDisabled" }
+        let labels = obj["metadata"]?["labels"]?.objectValue ?? [:]
+        var roles: [String] = []
+        for key in labels.keys.sorted() {
+            if key.hasPrefix("node-role.kubernetes.io/") { roles.append(String(key.dropFirst("node-role.kubernetes.io/".count))) }
+        }
+        if let role = labels["kubernetes.io/role"]?.stringValue, !role.isEmpty { roles.append(role) }
+        let addresses = obj["status"]?["addresses"]?.arrayValue ?? []
+        func address(_ type: String) -> String {
+            addresses.first { $0["type"]?.stringValue == type }?["address"]?.stringValue ?? "<none>"
+        }
+        let info = obj["status"]?["nodeInfo"]
+        return [name, .string(status), .string(roles.isEmpty ? "<none>" : roles.joined(separator: ",")), .string(age),
+                .string(info?["kubeletVersion"]?.stringValue ?? ""), .string(address("InternalIP")), .string(address("ExternalIP")),
+                .string(info?["osImage"]?.stringValue ?? "<unknown>"), .string(info?["kernelVersion"]?.stringValue ?? "<unknown>"),
+                .string(info?["containerRuntimeVersion"]?.stringValue ?? "<unknown>")]
+    }
+
+    static func ageOf(_ timestamp: String?, now: Int64) -> String {
+        guard let timestamp, let t = try? Time(rfc3339: timestamp) else { return "<unknown>" }
+        return PodPrinter.humanDuration(seconds: max(now - t.secondsSinceEpoch, 0))
+    }
+
+    enum IncludeObject: String { case none = "None", metadata = "Metadata", object = "Object" }
+
+    static func row(_ r: ResourceInfo, _ obj: JSONValue, include: IncludeObject, now: Int64) -> JSONValue {
+        var row: [String: JSONValue] = ["cells": .array(cells(r, obj, now: now))]
+        switch include {
+        case .none: break
+        case .object: row["object"] = obj
+        case .metadata:
+            row["object"] = ["kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"] ?? [:]]
+        }
+        return .object(row)
+    }
+
+    static func table(_ r: ResourceInfo, _ objects: [JSONValue], include: IncludeObject, listMeta: JSONValue, withColumns: Bool = true) -> JSONValue {
+        let now = Time.now().secondsSinceEpoch
+        var out: [String: JSONValue] = [
+            "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": listMeta,
+            "rows": .array(objects.map { row(r, $0, include: include, now: now) }),
+        ]
+        if withColumns {
+            out["columnDefinitions"] = .array(columns(r).map {
+                ["name": .string($0.name), "type": .string($0.type), "format": .string($0.format),
+                 "description": .string($0.description), "priority": .int($0.priority)]
+            })
+        }
+        return .object(out)
+    }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Master-side figures of scripts/bench/api, against a running `shoal master`:
+list latency at the server over N pods (Table, as kubectl asks), watch event delivery with W
+watchers, and the master's resident memory holding the pods.
+
+Usage: api_master.py KUBECONFIG MASTER_PID [pods] [watchers]
+Talks only to the master on 127.0.0.1 (the kubeconfig's server)."""
+import base64, http.client, json, ssl, statistics, sys, tempfile, threading, time
+
+kubeconfig, pid = sys.argv[1], int(sys.argv[2])
+npods = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+nwatch = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+
+def field(name):
+    for line in open(kubeconfig):
+        line = line.strip()
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip().strip('"')
+server, token = field("server"), field("token")
+ca = base64.b64decode(field("certificate-authority-data"))
+cafile = tempfile.NamedTemporaryFile(delete=False, suffix=".crt"); cafile.write(ca); cafile.close()
+ctx = ssl.create_default_context(cafile=cafile.name)
+host, port = server.replace("https://", "").rsplit(":", 1)
+headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+
+def connect():
+    return http.client.HTTPSConnection(host, int(port), context=ctx, timeout=60)
+
+def call(conn, method, path, body=None, extra=None):
+    h = dict(headers); h.update(extra or {})
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+    r = conn.getresponse(); data = r.read()
+    return r.status, data
+
+def rss_kb():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"): return int(line.split()[1])
+
+def pod(i):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"bench-{i:04d}", "labels": {"app": "bench", "shard": str(i % 10)}},
+            "spec": {"nodeName": "bench-node-absent",
+                     "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                                     "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}
+
+rss_before = rss_kb()
+# Create the pods over a few connections in parallel (kept-alive HTTP/1.1).
+def creator(k):
+    c = connect()
+    for i in range(k, npods, 4):
+        s, _ = call(c, "POST", "/api/v1/namespaces/default/pods", pod(i))
+        if s != 201: raise SystemExit(f"create failed: {s}")
+threads = [threading.Thread(target=creator, args=(k,)) for k in range(4)]
+t0 = time.time(); [t.start() for t in threads]; [t.join() for t in threads]
+create_s = time.time() - t0
+
+table = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
+c = connect()
+samples = []
+for _ in range(21):
+    t = time.perf_counter(); s, body = call(c, "GET", "/api/v1/namespaces/default/pods?limit=500", extra=table)
+    # kubectl pages by 500: the whole listing is both pages.
+    cont = json.loads(body)["metadata"].get("continue")
+    while cont:
+        s, body = call(c, "GET", f"/api/v1/namespaces/default/pods?limit=500&continue={cont}", extra=table)
+        cont = json.loads(body)["metadata"].get("continue")
+    samples.append((time.perf_counter() - t) * 1000)
+list_ms = statistics.median(samples)
+rss_after = rss_kb()
+
+# Watch delivery: W watchers on the pod list; one pod is patched with the send time.
+latencies, lock, ready = [], threading.Lock(), threading.Barrier(nwatch + 1)
+_, body = call(c, "GET", "/api/v1/namespaces/default/pods?limit=1")
+rv = json.loads(body)["metadata"]["resourceVersion"]
+rounds = 20
+def watcher():
+    w = connect()
+    w.request("GET", f"/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&fieldSelector=metadata.name%3Dbench-0000", headers=headers)
+    r = w.getresponse(); ready.wait(); seen = 0
+    while seen < rounds:
+        line = r.readline()
+        if not line: break
+        got = time.time()
+        ev = json.loads(line)
+        sent = ev["object"]["metadata"].get("annotations", {}).get("bench/sent")
+        if sent:
+            with lock: latencies.append((got - float(sent)) * 1000)
+            seen += 1
+ws = [threading.Thread(target=watcher, daemon=True) for _ in range(nwatch)]
+[t.start() for t in ws]; ready.wait(); time.sleep(0.5)
+for i in range(rounds):
+    patch = {"metadata": {"annotations": {"bench/sent": repr(time.time())}}}
+    call(c, "PATCH", "/api/v1/namespaces/default/pods/bench-0000", patch, {"Content-Type": "application/merge-patch+json"})
+    time.sleep(0.1)
+for t in ws: t.join(timeout=30)
+watch_ms = statistics.median(latencies) if latencies else float("nan")
+
+print(f"pods created: {npods} in {create_s:.2f} s ({npods / create_s:.0f}/s over 4 connections)")
+print(f"list {npods} pods as Table (kubectl's request, 2 pages of 500): median {list_ms:.1f} ms (n=21, min {min(samples):.1f}, max {max(samples):.1f}); goal < 50 ms")
+print(f"watch delivery, {nwatch} watchers x {rounds} events: median {watch_ms:.2f} ms, p99 {sorted(latencies)[int(len(latencies) * 0.99) - 1]:.2f} ms ({len(latencies)} deliveries); goal < 10 ms")
+print(f"master RSS: {rss_before / 1024:.1f} MB empty, {rss_after / 1024:.1f} MB holding {npods} pods; goal < 100 MB")
