@@ -150,8 +150,9 @@ public final class HTTPServer: Sendable {
         switch listener {
         case .unix(let path):
             unlink(path)
-            let previous = umask(0o177)
-            defer { umask(previous) }
+            // No umask here: it is process-wide and would race every other thread's files. The
+            // socket is born 0755 under root's umask (connecting needs write permission, so
+            // nobody else can), then narrowed to 0600.
             channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
             chmod(path, 0o600)
         case .tls(let host, let port, _):

@@ -1,4 +1,5 @@
 import ShoalAPI
+import ShoalOS
 import ShoalHTTP
 import ShoalStore
 
@@ -67,7 +68,11 @@ extension APIServer {
                      labels: LabelSelector, fields: FieldSelector, initial: [JSONValue], seen: [String], expired: APIError?,
                      stream: AsyncThrowingStream<StoreEvent, Error>?) async throws {
         var first = true
-        func send(_ type: String, _ obj: JSONValue) async throws {
+        func send(_ type: String, _ obj: JSONValue, revision: Int64? = nil) async throws {
+            if !table, let revision {
+                try await writer.write(WatchEncodings.shared.line(revision, type, obj))
+                return
+            }
             var object = obj
             if table && type != "ERROR" && type != "BOOKMARK" {
                 object = Tables.table(r, [obj], include: include, listMeta: ["resourceVersion": obj["metadata"]?["resourceVersion"] ?? ""], withColumns: first)
@@ -90,22 +95,22 @@ extension APIServer {
         let everything = labels.isEverything && fields.isEverything
         do {
             for try await event in stream {
-                guard let obj = try? JSONValue.parse(event.value) else { continue }
+                guard let obj = WatchEncodings.shared.object(event) else { continue }
                 let matches = labels.matches(obj) && fields.matches(obj)
                 let wasVisible = visible.contains(event.key)
                 switch event.kind {
                 case .added where matches:
                     visible.insert(event.key)
-                    try await send("ADDED", obj)
+                    try await send("ADDED", obj, revision: event.revision)
                 case .modified where matches:
                     visible.insert(event.key)
-                    try await send(wasVisible || everything ? "MODIFIED" : "ADDED", obj)
+                    try await send(wasVisible || everything ? "MODIFIED" : "ADDED", obj, revision: event.revision)
                 case .modified where wasVisible:
                     visible.remove(event.key)
-                    try await send("DELETED", obj)
+                    try await send("DELETED", obj, revision: event.revision)
                 case .deleted where matches || wasVisible:
                     visible.remove(event.key)
-                    try await send("DELETED", obj)
+                    try await send("DELETED", obj, revision: event.revision)
                 default:
                     continue
                 }
@@ -113,6 +118,40 @@ extension APIServer {
         } catch StoreError.tooSlow {
             try await send("ERROR", try JSONValue.encoding(APIError.gone("the watcher fell too far behind; list again").status))
         }
+    }
+}
+
+/// Each store event parsed, and each watch line encoded, once for all watchers (a hundred
+/// watchers of one change would otherwise parse and serialize it a hundred times).
+final class WatchEncodings: Sendable {
+    static let shared = WatchEncodings()
+    /// Events are unique by revision; the last few hundred cover every watcher that keeps up.
+    static let kept: Int64 = 512
+    let objects = Locked<[Int64: JSONValue]>([:])
+    let lines = Locked<[String: [UInt8]]>([:])
+
+    func object(_ event: StoreEvent) -> JSONValue? {
+        if let hit = objects.withLock({ $0[event.revision] }) { return hit }
+        guard let obj = try? JSONValue.parse(event.value) else { return nil }
+        objects.withLock {
+            $0[event.revision] = obj
+            if $0.count > Int(Self.kept) * 2 { $0 = $0.filter { $0.key > event.revision - Self.kept } }
+        }
+        return obj
+    }
+
+    func line(_ revision: Int64, _ type: String, _ obj: JSONValue) -> [UInt8] {
+        let key = "\(revision)/\(type)"
+        if let hit = lines.withLock({ $0[key] }) { return hit }
+        let event: JSONValue = ["type": .string(type), "object": obj]
+        let bytes = event.serialized + [UInt8(ascii: "\n")]
+        lines.withLock {
+            $0[key] = bytes
+            if $0.count > Int(Self.kept) * 2 {
+                $0 = $0.filter { Int64($0.key.prefix { $0 != "/" }).map { $0 > revision - Self.kept } ?? false }
+            }
+        }
+        return bytes
     }
 }
 
@@ -138,6 +177,7 @@ extension Registry {
     /// Removes an object at once, whatever its finalizers (the namespace controller, pod GC).
     func purge(_ r: ResourceInfo, namespace: String?, name: String) throws(APIError) {
         let key = Self.key(r, namespace: namespace, name: name)
+        forget(key)
         do {
             _ = try store.delete(key, expectedRevision: nil) { current, rev in
                 Self.stamp((try? JSONValue.parse(current.value)) ?? .null, rev).serialized

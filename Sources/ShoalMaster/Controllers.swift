@@ -18,11 +18,12 @@ extension Master {
     /// Re-subscribes if the watch ends (a lagging watcher is cut off by the store).
     func onChanges(_ prefixes: [String], _ changed: @escaping @Sendable () async -> Void) async {
         while !Task.isCancelled {
+            // The revision is read before the pass, so that a change made during it is replayed.
+            let revision = store.revision
             await changed()
             let (signal, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             var watchers: [Task<Void, Never>] = []
             for prefix in prefixes {
-                let revision = store.revision
                 guard let stream = try? store.watch(prefix: prefix, after: revision) else { continue }
                 watchers.append(Task {
                     do { for try await _ in stream { continuation.yield() } } catch {}

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalAPI
+import ShoalOS
 import ShoalStore
 
 /// Kubernetes REST semantics over the revisioned store: names, UIDs, resourceVersions,
@@ -8,6 +9,9 @@ import ShoalStore
 public final class Registry: Sendable {
     let store: Store
     let strategies: [String: any ResourceStrategy]
+    /// Parsed objects by key, valid while the stored revision matches: lists and watches then
+    /// parse each stored object once per change, not once per request.
+    let parsed = Locked<[String: (revision: Int64, object: JSONValue)]>([:])
 
     init(store: Store, defaultTolerationSeconds: Int64 = 300) {
         self.store = store
@@ -37,7 +41,7 @@ public final class Registry: Sendable {
         guard let record = try storeCall({ try store.get(Self.key(r, namespace: namespace, name: name)) }) else {
             throw APIError.notFound(r, name)
         }
-        return try decodeRecord(record.value)
+        return try decode(record)
     }
 
     struct ListResult {
@@ -69,7 +73,7 @@ public final class Registry: Sendable {
             let page = try storeCall { try store.list(prefix: prefix, startAfter: cursor, limit: want) }
             if revision == 0 { revision = page.revision }
             for record in page.records {
-                let obj = try decodeRecord(record.value)
+                let obj = try decode(record)
                 if labels.matches(obj) && fields.matches(obj) { items.append(obj) }
                 cursor = record.key
             }
@@ -122,7 +126,7 @@ public final class Registry: Sendable {
         let key = Self.key(r, namespace: obj["metadata"]?["namespace"]?.stringValue, name: name)
         do {
             let record = try store.create(key) { rev in Self.stamp(obj, rev).serialized }
-            return try decodeRecord(record.value)
+            return try decode(record)
         } catch StoreError.alreadyExists {
             throw APIError.alreadyExists(r, name)
         } catch {
@@ -138,7 +142,7 @@ public final class Registry: Sendable {
         var finalized = false
         do {
             let record = try store.update(key, expectedRevision: nil) { current, rev in
-                let old = try decodeRecord(current.value)
+                let old = try decode(current)
                 var new = try mutate(old)
                 if let wanted = new["metadata"]?["resourceVersion"]?.stringValue, !wanted.isEmpty,
                    wanted != old["metadata"]?["resourceVersion"]?.stringValue {
@@ -155,7 +159,7 @@ public final class Registry: Sendable {
                 }
                 return Self.stamp(new, rev).serialized
             }
-            let obj = try decodeRecord(record.value)
+            let obj = try decode(record)
             if finalized { return try remove(r, key: key, name: name) }
             return obj
         } catch let e as APIError {
@@ -206,6 +210,7 @@ public final class Registry: Sendable {
     }
 
     private func remove(_ r: ResourceInfo, key: String, name: String) throws(APIError) -> JSONValue {
+        forget(key)
         do {
             let record = try store.delete(key, expectedRevision: nil) { current, rev in
                 Self.stamp((try? JSONValue.parse(current.value)) ?? .null, rev).serialized
@@ -249,6 +254,17 @@ public final class Registry: Sendable {
         a["metadata"]?["resourceVersion"] = nil
         b["metadata"]?["resourceVersion"] = nil
         return a == b
+    }
+
+    func decode(_ record: StoreRecord) throws(APIError) -> JSONValue {
+        if let hit = parsed.withLock({ $0[record.key] }), hit.revision == record.modRevision { return hit.object }
+        let obj = try decodeRecord(record.value)
+        parsed.withLock { $0[record.key] = (record.modRevision, obj) }
+        return obj
+    }
+
+    func forget(_ key: String) {
+        _ = parsed.withLock { $0.removeValue(forKey: key) }
     }
 
     func decodeRecord(_ bytes: [UInt8]) throws(APIError) -> JSONValue {

@@ -1,4 +1,5 @@
 import ShoalAPI
+import ShoalOS
 
 /// The `meta.k8s.io/v1 Table` form kubectl asks for (`Accept: application/json;as=Table`):
 /// the server computes the columns, as the API server's table convertors do.
@@ -46,7 +47,7 @@ enum Tables {
         let name = JSONValue.string(obj["metadata"]?["name"]?.stringValue ?? "")
         switch r.plural {
         case "pods":
-            guard let pod = try? obj.decode(Pod.self) else { return [name, "", "Unknown", "0", .string(age), "<none>", "<none>", "<none>", "<none>"] }
+            guard let pod = TypedPods.decode(obj) else { return [name, "", "Unknown", "0", .string(age), "<none>", "<none>", "<none>", "<none>"] }
             let row = PodPrinter.row(pod, now: now)
             let gates = pod.spec.readinessGates.map { gs -> String in
                 let conditions = pod.status?.conditions ?? []
@@ -132,5 +133,24 @@ enum Tables {
             })
         }
         return .object(out)
+    }
+}
+
+/// Typed pods by uid, with the resourceVersion they were decoded at, so a Table of many pods
+/// decodes each pod once per change. Bounded: cleared when it outgrows a large node pool's pods.
+enum TypedPods {
+    static let cache = Locked<[String: (version: String, pod: Pod)]>([:])
+    static let limit = 5_000
+
+    static func decode(_ obj: JSONValue) -> Pod? {
+        let uid = obj["metadata"]?["uid"]?.stringValue ?? ""
+        let version = obj["metadata"]?["resourceVersion"]?.stringValue ?? ""
+        if let hit = cache.withLock({ $0[uid] }), hit.version == version { return hit.pod }
+        guard let pod = try? obj.decode(Pod.self) else { return nil }
+        cache.withLock {
+            if $0.count >= limit { $0.removeAll() }
+            $0[uid] = (version, pod)
+        }
+        return pod
     }
 }

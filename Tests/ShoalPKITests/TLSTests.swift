@@ -134,17 +134,46 @@ private struct TLSFixture {
         makeHandler: @escaping @Sendable () throws -> NIOSSLClientHandler
     ) async throws -> ValidatedCertificateChain? {
         let promise = group.next().makePromise(of: ExchangeHandler.Outcome.self)
+        let chainPromise = group.next().makePromise(of: ValidatedCertificateChain?.self)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(makeHandler())
+                    // Read the chain when the handshake completes: once the exchange is over the
+                    // peer may already have closed and the TLS handler be gone.
+                    try channel.pipeline.syncOperations.addHandler(ChainReader(promise: chainPromise))
                     try channel.pipeline.syncOperations.addHandler(ExchangeHandler(message: "x", promise: promise))
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        let chainFuture = promise.futureResult.flatMap { _ in channel.nioSSL_peerValidatedCertificateChain() }
         defer { channel.close(promise: nil) }
-        return try await chainFuture.get()
+        _ = try await promise.futureResult.get()
+        return try await chainPromise.futureResult.get()
+    }
+}
+
+/// Captures the validated peer chain at the handshake's end.
+final class ChainReader: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    let promise: EventLoopPromise<ValidatedCertificateChain?>
+    var done = false
+
+    init(promise: EventLoopPromise<ValidatedCertificateChain?>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !done, let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            done = true
+            context.channel.nioSSL_peerValidatedCertificateChain().cascade(to: promise)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            promise.fail(ChannelError.ioOnClosedChannel)
+        }
+        context.fireChannelInactive()
     }
 }
 

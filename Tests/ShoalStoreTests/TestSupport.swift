@@ -80,7 +80,7 @@ func collect(_ stream: AsyncThrowingStream<StoreEvent, Error>, count: Int) async
 }
 
 /// Waits for a condition another thread brings about, such as a background compaction.
-func eventually(timeout: Duration = .seconds(5), _ condition: () throws -> Bool) async throws -> Bool {
+func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }
