@@ -199,6 +199,17 @@ struct MasterTests {
         #expect(try await other.request("POST", "/api/v1/nodes", body: Array(nodeJSON.utf8)).status == 403)
         let lease = #"{"metadata":{"name":"n1","namespace":"kube-node-lease"},"spec":{"holderIdentity":"n1","leaseDurationSeconds":40,"renewTime":"\#(MicroTime.now().rfc3339)"}}"#
         #expect(try await node.request("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", body: Array(lease.utf8)).status == 201)
+        // The node heartbeats, as an agent would, until the test stops it (a loaded machine
+        // must not turn it NotReady early).
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                let renew = #"{"spec":{"renewTime":"\#(MicroTime.now().rfc3339)"}}"#
+                _ = try? await node.request("PATCH", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1",
+                                            body: Array(renew.utf8), contentType: "application/merge-patch+json")
+                try? await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        defer { heartbeat.cancel() }
 
         // The scheduler binds a fitting pod, and reports one that fits nowhere as kube-scheduler does.
         _ = try await m.ok("run", "small", "--image=busybox")
@@ -223,6 +234,7 @@ struct MasterTests {
         #expect(try await node.request("DELETE", "/api/v1/namespaces/default/pods/huge").status == 403)
 
         // No more renewals: NotReady (Unknown), tainted unreachable, the pod evicted after its toleration.
+        heartbeat.cancel()
         try await waitUntil(timeout: 15) { try await m.kubectl("get", "nodes").out.contains("n1     NotReady") }
         let taints = try await m.ok("get", "node", "n1", "-o", "json")
         #expect(taints.contains("node.kubernetes.io/unreachable"), "\(taints)")
