@@ -172,7 +172,7 @@ public final class APIServer: APIHandler {
             try authorize(who, verb: "delete", t)
             let options = try deleteOptions(request)
             let result = try registry.delete(r, namespace: t.namespace, name: name, options: options)
-            return respond(request, r, result.object, status: result.removed ? 200 : 200)
+            return respond(request, r, result.object)
         case ("DELETE", nil, nil):
             try authorize(who, verb: "deletecollection", t)
             return try deleteCollection(request, t)
@@ -212,7 +212,6 @@ public final class APIServer: APIHandler {
                                        limit: limit, continueToken: request.query("continue"))
         var meta: [String: JSONValue] = ["resourceVersion": .string(String(result.revision))]
         if let c = result.continueToken { meta["continue"] = .string(c) }
-        if let n = result.remaining { meta["remainingItemCount"] = .int(n) }
         if wantsTable(request) {
             return Self.json(Tables.table(t.resource, result.items, include: includeObject(request), listMeta: .object(meta)))
         }

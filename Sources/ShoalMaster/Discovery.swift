@@ -50,10 +50,22 @@ enum Discovery {
                 default: verbs = ["create", "get"]
                 }
                 list.append(["name": .string("\(r.plural)/\(sub)"), "singularName": "", "namespaced": .bool(r.namespaced),
-                             "kind": .string(sub == "binding" ? "Binding" : sub == "eviction" ? "Eviction" : sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward" ? (sub == "portforward" ? "PodPortForwardOptions" : sub == "log" ? "Pod" : "Pod\(sub.prefix(1).uppercased() + sub.dropFirst())Options") : r.kind),
+                             "kind": .string(subresourceKind(sub, of: r)),
                              "verbs": .array(verbs.map(JSONValue.string))])
             }
         }
         return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(groupVersion), "resources": .array(list)]
+    }
+
+    /// The kind a subresource takes or returns, as the API server's discovery lists it.
+    static func subresourceKind(_ sub: String, of r: ResourceInfo) -> String {
+        switch sub {
+        case "binding": return "Binding"
+        case "eviction": return "Eviction"
+        case "exec": return "PodExecOptions"
+        case "attach": return "PodAttachOptions"
+        case "portforward": return "PodPortForwardOptions"
+        default: return r.kind
+        }
     }
 }

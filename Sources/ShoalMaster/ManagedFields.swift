@@ -200,16 +200,14 @@ enum ServerSideApply {
             throw APIError.badRequest("the name of the object (\(n)) does not match the name on the URL (\(name))")
         }
         let applied = ManagedFields.paths(of: config)
-        let live: JSONValue
         do {
-            live = try registry.get(r, namespace: t.namespace, name: name)
+            _ = try registry.get(r, namespace: t.namespace, name: name)
         } catch let e where e.code == 404 {
             var obj = config
             obj["metadata"]?["managedFields"] = nil
             obj = ManagedFields.setting(obj, [ManagedFields.Entry(manager: manager, operation: "Apply", apiVersion: r.groupVersion, subresource: subresource, paths: applied)])
             return (try registry.create(r, namespace: t.namespace, object: obj, strict: strict), true)
         }
-        _ = live
         let updated = try registry.modify(r, namespace: t.namespace, name: name, subresource: subresource, strict: strict) { (current) throws(APIError) -> JSONValue in
             var entries = ManagedFields.entries(current)
             var conflicts: [(String, ManagedFields.Path)] = []

@@ -48,7 +48,6 @@ public final class Registry: Sendable {
         var items: [JSONValue]
         var revision: Int64
         var continueToken: String?
-        var remaining: Int64?
     }
 
     func list(_ r: ResourceInfo, namespace: String?, labels: LabelSelector, fields: FieldSelector,
@@ -79,18 +78,12 @@ public final class Registry: Sendable {
             }
             if !page.more { return ListResult(items: items, revision: revision) }
             if let limit, items.count >= limit {
+                // remainingItemCount is optional in the API; counting it would re-read the whole prefix per page.
                 let start = String(cursor!.dropFirst(prefix.count))
-                let remaining = labels.isEverything && fields.isEverything
-                    ? Int64((try? store.count(prefix: prefix)) ?? 0) - Int64(countUpTo(prefix: prefix, key: cursor!)) : nil
                 return ListResult(items: items, revision: revision,
-                                  continueToken: ContinueToken(revision: revision, start: start).encoded,
-                                  remaining: remaining.map { max($0, 0) })
+                                  continueToken: ContinueToken(revision: revision, start: start).encoded)
             }
         }
-    }
-
-    private func countUpTo(prefix: String, key: String) -> Int {
-        ((try? store.list(prefix: prefix, startAfter: nil, limit: nil).records) ?? []).prefix { $0.key <= key }.count
     }
 
     // MARK: writes
