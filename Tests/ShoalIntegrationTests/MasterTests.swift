@@ -221,8 +221,8 @@ struct MasterTests {
               containers:
               - {name: c, image: busybox, resources: {requests: {memory: 64Gi}}}
             """)
-        try await waitUntil(timeout: 10) { try await m.kubectl("get", "pod", "small", "-o", "jsonpath={.spec.nodeName}").out == "n1" }
-        try await waitUntil(timeout: 10) {
+        try await waitUntil(timeout: 30) { try await m.kubectl("get", "pod", "small", "-o", "jsonpath={.spec.nodeName}").out == "n1" }
+        try await waitUntil(timeout: 30) {
             try await m.kubectl("get", "pod", "huge", "-o", "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].message}").out == "0/1 nodes are available: 1 Insufficient memory."
         }
         #expect(try await m.ok("get", "events", "--field-selector", "reason=FailedScheduling", "-o", "name").contains("event/huge."))
