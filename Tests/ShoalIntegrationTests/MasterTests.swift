@@ -199,13 +199,16 @@ struct MasterTests {
         #expect(try await other.request("POST", "/api/v1/nodes", body: Array(nodeJSON.utf8)).status == 403)
         let lease = #"{"metadata":{"name":"n1","namespace":"kube-node-lease"},"spec":{"holderIdentity":"n1","leaseDurationSeconds":40,"renewTime":"\#(MicroTime.now().rfc3339)"}}"#
         #expect(try await node.request("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", body: Array(lease.utf8)).status == 201)
-        // The node heartbeats, as an agent would, until the test stops it (a loaded machine
-        // must not turn it NotReady early).
+        // The node heartbeats as an agent does until the test stops it: it renews the lease and
+        // re-posts Ready=True, so a pause longer than the 2 s grace on a loaded machine (the
+        // controller marks the node Unknown) heals, as it does with a real agent.
         let heartbeat = Task {
             while !Task.isCancelled {
                 let renew = #"{"spec":{"renewTime":"\#(MicroTime.now().rfc3339)"}}"#
                 _ = try? await node.request("PATCH", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1",
                                             body: Array(renew.utf8), contentType: "application/merge-patch+json")
+                let ready = #"{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady"}]}}"#
+                _ = try? await node.request("PATCH", "/api/v1/nodes/n1/status", body: Array(ready.utf8), contentType: "application/merge-patch+json")
                 try? await Task.sleep(for: .milliseconds(300))
             }
         }
