@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "ShoalAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
         // SQLite from Debian's libsqlite3-dev.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // zlib from Debian's zlib1g-dev, for SPDY/3.1 header compression (exec, port-forward).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "ShoalStore",
             dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
@@ -69,7 +71,8 @@ let package = Package(
         .target(
             name: "ShoalHTTP",
             dependencies: [
-                "ShoalOS",
+                "ShoalOS", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -123,6 +126,7 @@ let package = Package(
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalHTTP"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore"]),
+        .testTarget(name: "ShoalHTTPTests", dependencies: ["ShoalHTTP"]),
         .testTarget(name: "ShoalPKITests", dependencies: ["ShoalPKI", .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ShoalSchedulerTests", dependencies: ["ShoalScheduler", "ShoalAPI"]),
         .testTarget(name: "ShoalMasterTests", dependencies: ["ShoalMaster", "ShoalAPI"]),

@@ -81,6 +81,9 @@ public actor Agent {
     func setDesired(_ pods: [Pod]) async {
         let wanted = Dictionary(pods.map { ($0.metadata.uid ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         for uid in workers.keys where wanted[uid] == nil && dying[uid] == nil { startKill(uid) }
+        for (uid, pod) in wanted {
+            if let worker = workers[uid], dying[uid] == nil { await startNewEphemeralContainers(of: pod, in: worker) }
+        }
         for (uid, pod) in wanted where workers[uid] == nil || dying[uid] != nil {
             // The same pod (same UID) must not run twice: wait for an earlier instance to go.
             if let t = dying[uid] { await t.value }
@@ -88,10 +91,28 @@ public actor Agent {
             let key = "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")"
             for (otherUID, t) in dying where workers[otherUID]?.key == key { await t.value }
             if workers[uid] != nil { continue }
-            let worker = PodWorker(ctx: ctx, pod: pod)
+            // Ephemeral containers only start in a running pod: they are added once it runs.
+            var initial = pod
+            initial.spec.ephemeralContainers = nil
+            let worker = PodWorker(ctx: ctx, pod: initial)
             workers[uid] = worker
             logger.info("pod added", metadata: ["pod": "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")", "uid": "\(uid)"])
             await worker.start()
+        }
+    }
+
+    /// The only change to a running pod's spec that the kubelet acts on in place: ephemeral
+    /// containers added through the API (`kubectl debug`) start in the running sandbox.
+    func startNewEphemeralContainers(of pod: Pod, in worker: PodWorker) async {
+        let running = Set(await worker.pod.spec.ephemeralContainers?.map(\.container.name) ?? [])
+        let added = (pod.spec.ephemeralContainers ?? []).filter { !running.contains($0.container.name) }
+        guard !added.isEmpty else { return }
+        do {
+            _ = try await worker.addEphemeralContainers(added, update: .add)
+        } catch {
+            logger.warning("ephemeral containers not started", metadata: [
+                "pod": "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")",
+                "containers": "\(added.map(\.container.name))", "error": "\(error)"])
         }
     }
 

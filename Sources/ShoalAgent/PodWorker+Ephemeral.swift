@@ -115,6 +115,55 @@ extension PodWorker {
         return podWithFreshStatus()
     }
 
+    /// The stdio of a container started with `stdin` or `tty` (kubelet's attach targets): a
+    /// terminal whose master the agent keeps and writes the log from, or a stdin pipe beside
+    /// the usual log. Other containers get the log and /dev/null.
+    struct PreparedStdio {
+        var stdio: ContainerStdio
+        var stdinPipe: (read: FileDescriptor, write: FileDescriptor)?
+        var terminalLog: TerminalLog?
+        var wantsStdin: Bool
+    }
+
+    func prepareStdio(_ c: Container, logPath: String, terminalSize: (width: UInt16, height: UInt16)?) -> PreparedStdio {
+        let wantsStdin = c.stdin ?? false
+        if c.tty ?? false {
+            // The agent writes this container's log from the terminal; the file exists from now on.
+            return PreparedStdio(stdio: .terminal(rows: terminalSize?.height ?? 0, cols: terminalSize?.width ?? 0),
+                                 terminalLog: TerminalLog(path: logPath), wantsStdin: wantsStdin)
+        }
+        let pipe = wantsStdin ? try? makePipe() : nil
+        return PreparedStdio(stdio: .log(.log(path: logPath, maxSize: ctx.config.containerLogMaxSize, maxFiles: ctx.config.containerLogMaxFiles),
+                                         stdin: pipe?.read),
+                             stdinPipe: pipe, wantsStdin: wantsStdin)
+    }
+
+    /// After the spawn: the agent keeps the terminal or the stdin pipe for attach.
+    func keepStdio(_ io: PreparedStdio, name: String, instanceID: String, master: FileDescriptor?) async {
+        io.stdinPipe?.read.close()
+        if let master, let log = io.terminalLog {
+            let terminal = ContainerTerminal(master: master, stdin: io.wantsStdin)
+            terminals[name] = terminal
+            terminal.startRelay(log: log)
+        } else if let pipe = io.stdinPipe {
+            terminals[name] = ContainerTerminal(stdinPipe: pipe.write)
+        }
+        // The sandbox keeps a copy of the terminal, so the container keeps it through an agent
+        // crash (no SIGHUP); the next agent gets it back when it re-adopts the pod. A stdin
+        // pipe is not held: its EOF is how a client ends the container's input.
+        if let kept = master, let sandbox {
+            do { try await sandbox.client.hold(instanceID, kept) } catch {
+                logger.warning("sandbox cannot hold the container's terminal", metadata: ["container": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    func discardStdio(_ io: PreparedStdio) {
+        io.stdinPipe?.read.close()
+        io.stdinPipe?.write.close()
+        io.terminalLog?.close()
+    }
+
     func podWithFreshStatus() -> Pod {
         var p = currentPod()
         p.status = buildStatus()
@@ -169,19 +218,7 @@ extension PodWorker {
         if let t = e.targetContainerName, !t.isEmpty, let r = record.containers.first(where: { $0.name == t }), r.isRunning, let id = r.instanceID {
             target = pidfds[id]
         }
-        let tty = c.tty ?? false, wantsStdin = c.stdin ?? false
-        var stdinPipe: (read: FileDescriptor, write: FileDescriptor)?
-        var terminalLog: TerminalLog?
-        let stdio: ContainerStdio
-        if tty {
-            // The agent writes this container's log from the terminal; the file exists from now on.
-            terminalLog = TerminalLog(path: logPath)
-            stdio = .terminal(rows: terminalSize?.height ?? 0, cols: terminalSize?.width ?? 0)
-        } else {
-            if wantsStdin { stdinPipe = try? makePipe() }
-            stdio = .log(.log(path: logPath, maxSize: ctx.config.containerLogMaxSize, maxFiles: ctx.config.containerLogMaxFiles),
-                         stdin: stdinPipe?.read)
-        }
+        let io = prepareStdio(c, logPath: logPath, terminalSize: terminalSize)
         spawning.insert(instanceID)
         defer {
             spawning.remove(instanceID)
@@ -189,26 +226,11 @@ extension PodWorker {
         }
         do {
             let (process, master) = try await sandbox.startContainer(
-                name: name, instanceID: instanceID, launch: launch, resources: PodResources.container(c), stdio: stdio,
+                name: name, instanceID: instanceID, launch: launch, resources: PodResources.container(c), stdio: io.stdio,
                 joinPIDNamespaceOf: target)
-            stdinPipe?.read.close()
             pidfds[instanceID] = process.pidfd
             launches[name] = launch
-            if let master, let terminalLog {
-                let terminal = ContainerTerminal(master: master, stdin: wantsStdin)
-                terminals[name] = terminal
-                terminal.startRelay(log: terminalLog)
-            } else if let stdinPipe {
-                terminals[name] = ContainerTerminal(stdinPipe: stdinPipe.write)
-            }
-            // The sandbox keeps a copy of the terminal, so the container keeps it through an agent
-            // crash (no SIGHUP); the next agent gets it back when it re-adopts the pod. A stdin
-            // pipe is not held: its EOF is how a client ends the container's input.
-            if let kept = master {
-                do { try await sandbox.client.hold(instanceID, kept) } catch {
-                    logger.warning("sandbox cannot hold the container's terminal", metadata: ["container": "\(name)", "error": "\(error)"])
-                }
-            }
+            await keepStdio(io, name: name, instanceID: instanceID, master: master)
             var r = record.containers[i]
             r.pid = process.pid
             r.state = ContainerState(running: ContainerStateRunning(startedAt: Time(epochSeconds: Double(process.startNanos) / 1e9)))
@@ -222,9 +244,7 @@ extension PodWorker {
             spawning.remove(instanceID)
             if let early = earlyExits.removeValue(forKey: instanceID) { await processExited(early) }
         } catch {
-            stdinPipe?.read.close()
-            stdinPipe?.write.close()
-            terminalLog?.close()
+            discardStdio(io)
             if let error = error as? SandboxError, case .setup = error {
                 recordStartError(i, instanceID: instanceID, error: error, fieldPath: fieldPath)
             } else {

@@ -388,12 +388,14 @@ actor PodWorker {
             // The exit of a process that failed its setup: the sandbox need not keep its record.
             if earlyExits.removeValue(forKey: instanceID) != nil { Task { try? await sandbox.client.forget(instanceID) } }
         }
+        let io = prepareStdio(c, logPath: logPath, terminalSize: nil)
         do {
-            let process = try await sandbox.startContainer(
-                name: name, instanceID: instanceID, launch: launch, resources: PodResources.container(c),
-                log: .log(path: logPath, maxSize: ctx.config.containerLogMaxSize, maxFiles: ctx.config.containerLogMaxFiles))
+            let (process, master) = try await sandbox.startContainer(
+                name: name, instanceID: instanceID, launch: launch, resources: PodResources.container(c), stdio: io.stdio,
+                joinPIDNamespaceOf: nil)
             pidfds[instanceID] = process.pidfd
             launches[name] = launch
+            await keepStdio(io, name: name, instanceID: instanceID, master: master)
             var r = record.containers[i]
             r.pid = process.pid
             r.state = ContainerState(running: ContainerStateRunning(startedAt: Time(epochSeconds: Double(process.startNanos) / 1e9)))
@@ -410,6 +412,7 @@ actor PodWorker {
             await containerDidStart(c, instanceID: instanceID)
             return true
         } catch let error as SandboxError {
+            discardStdio(io)
             if case .setup = error {
                 recordStartError(i, instanceID: instanceID, error: error, fieldPath: fieldPath)
                 try? FileSystem.removeTree(instanceDir)
@@ -420,6 +423,7 @@ actor PodWorker {
                          fieldPath: fieldPath, instanceDir: instanceDir)
             return false
         } catch {
+            discardStdio(io)
             failToCreate(i, reason: "CreateContainerError", message: "failed to create container \"\(name)\": \(error)",
                          fieldPath: fieldPath, instanceDir: instanceDir)
             return false

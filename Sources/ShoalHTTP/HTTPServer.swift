@@ -91,6 +91,9 @@ public enum APIResponse: Sendable {
     case stream(status: Int, contentType: String, body: @Sendable (StreamWriter) async throws -> Void)
     /// Switch the connection to the framed stream protocol and hand it to the session.
     case upgrade(@Sendable (StreamSession) async -> Void)
+    /// `101 Switching Protocols` with these headers (Upgrade, Sec-WebSocket-Accept, …), then the
+    /// connection's raw bytes go to the session.
+    case switching(headers: [(String, String)], run: @Sendable (RawConnection) async -> Void)
 }
 
 public protocol APIHandler: Sendable {
@@ -263,26 +266,39 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 if !keepAlive { try? await channel.close() }
             }
         case let .upgrade(run):
-            var head = HTTPResponseHead(version: .http1_1, status: .switchingProtocols)
-            head.headers.add(name: "Connection", value: "Upgrade")
-            head.headers.add(name: "Upgrade", value: StreamProtocol.name)
-            let pipeline = channel.pipeline
-            channel.writeAndFlush(HTTPServerResponsePart.head(head)).whenComplete { _ in
-                // From here on the connection carries frames, not HTTP.
+            switchProtocols(channel: channel, headers: [("Connection", "Upgrade"), ("Upgrade", StreamProtocol.name)]) { channel in
                 let session = StreamSession(channel: channel)
-                do {
-                    let sync = pipeline.syncOperations
-                    try sync.addHandler(session.inbound, position: .last)
-                    // Self first: bytes the decoder forwards on removal must reach the session, not us.
-                    sync.removeHandler(self, promise: nil)
-                    sync.removeHandler(self.encoder, promise: nil)
-                    sync.removeHandler(self.decoder, promise: nil)
-                } catch {
-                    channel.close(promise: nil)
-                    return
-                }
-                Task { await run(session) }
+                return (session.inbound, { await run(session) })
             }
+        case let .switching(headers, run):
+            switchProtocols(channel: channel, headers: headers) { channel in
+                let connection = RawConnection(channel: channel)
+                return (connection.handler, { await run(connection) })
+            }
+        }
+    }
+
+    /// Answers 101, then replaces the HTTP handlers by `makeSession`'s inbound handler: from
+    /// here on the connection carries another protocol.
+    func switchProtocols(channel: Channel, headers: [(String, String)],
+                         makeSession: @escaping (Channel) -> (any ChannelInboundHandler & Sendable, @Sendable () async -> Void)) {
+        var head = HTTPResponseHead(version: .http1_1, status: .switchingProtocols)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let pipeline = channel.pipeline
+        channel.writeAndFlush(HTTPServerResponsePart.head(head)).whenComplete { _ in
+            let (inbound, run) = makeSession(channel)
+            do {
+                let sync = pipeline.syncOperations
+                try sync.addHandler(inbound, position: .last)
+                // Self first: bytes the decoder forwards on removal must reach the session, not us.
+                sync.removeHandler(self, promise: nil)
+                sync.removeHandler(self.encoder, promise: nil)
+                sync.removeHandler(self.decoder, promise: nil)
+            } catch {
+                channel.close(promise: nil)
+                return
+            }
+            Task { await run() }
         }
     }
 

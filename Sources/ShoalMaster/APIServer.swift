@@ -212,12 +212,10 @@ public final class APIServer: APIHandler {
                                        limit: limit, continueToken: request.query("continue"))
         var meta: [String: JSONValue] = ["resourceVersion": .string(String(result.revision))]
         if let c = result.continueToken { meta["continue"] = .string(c) }
-        if wantsTable(request) {
-            return Self.json(Tables.table(t.resource, result.items, include: includeObject(request), listMeta: .object(meta)))
-        }
-        let list: JSONValue = ["kind": .string(t.resource.kind + "List"), "apiVersion": .string(t.resource.groupVersion),
-                               "metadata": .object(meta), "items": .array(result.items)]
-        return Self.json(list)
+        let body = wantsTable(request)
+            ? ListBytes.table(t.resource, result.items, include: includeObject(request), listMeta: .object(meta))
+            : ListBytes.list(t.resource, result.items, listMeta: .object(meta))
+        return .bytes(status: 200, contentType: "application/json", body: body)
     }
 
     func decodeBody(_ request: APIRequest) throws(APIError) -> JSONValue {

@@ -120,19 +120,85 @@ enum Tables {
         return .object(row)
     }
 
+    static func columnDefinitions(_ r: ResourceInfo) -> JSONValue {
+        .array(columns(r).map {
+            ["name": .string($0.name), "type": .string($0.type), "format": .string($0.format),
+             "description": .string($0.description), "priority": .int($0.priority)]
+        })
+    }
+
     static func table(_ r: ResourceInfo, _ objects: [JSONValue], include: IncludeObject, listMeta: JSONValue, withColumns: Bool = true) -> JSONValue {
         let now = Time.now().secondsSinceEpoch
         var out: [String: JSONValue] = [
             "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": listMeta,
             "rows": .array(objects.map { row(r, $0, include: include, now: now) }),
         ]
-        if withColumns {
-            out["columnDefinitions"] = .array(columns(r).map {
-                ["name": .string($0.name), "type": .string($0.type), "format": .string($0.format),
-                 "description": .string($0.description), "priority": .int($0.priority)]
-            })
-        }
+        if withColumns { out["columnDefinitions"] = columnDefinitions(r) }
         return .object(out)
+    }
+}
+
+/// Lists as bytes: the serialized form of each object (whole, or as PartialObjectMetadata) is
+/// kept per uid and resourceVersion, so a list of many objects serializes only what changed
+/// since the last one and the rest is concatenation. Rows' cells are made afresh (Age moves).
+enum ListBytes {
+    static func table(_ r: ResourceInfo, _ objects: [JSONValue], include: Tables.IncludeObject, listMeta: JSONValue) -> [UInt8] {
+        let now = Time.now().secondsSinceEpoch
+        var out = Array(#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":"#.utf8)
+        out += listMeta.serialized
+        out += Array(#","columnDefinitions":"#.utf8)
+        out += Tables.columnDefinitions(r).serialized
+        out += Array(#","rows":["#.utf8)
+        for (i, obj) in objects.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += Array(#"{"cells":"#.utf8)
+            out += JSONValue.array(Tables.cells(r, obj, now: now)).serialized
+            if include != .none {
+                out += Array(#","object":"#.utf8)
+                out += serialized(obj, include)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+
+    static func list(_ r: ResourceInfo, _ objects: [JSONValue], listMeta: JSONValue) -> [UInt8] {
+        var out = Array(#"{"kind":"#.utf8) + JSONValue.string(r.kind + "List").serialized
+        out += Array(#","apiVersion":"#.utf8) + JSONValue.string(r.groupVersion).serialized
+        out += Array(#","metadata":"#.utf8) + listMeta.serialized
+        out += Array(#","items":["#.utf8)
+        for (i, obj) in objects.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += serialized(obj, .object)
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+
+    struct Key: Hashable {
+        var uid: String
+        var metadataOnly: Bool
+    }
+
+    static let cache = Locked<[Key: (version: String, bytes: [UInt8])]>([:])
+    static let limit = 10_000
+
+    static func serialized(_ obj: JSONValue, _ include: Tables.IncludeObject) -> [UInt8] {
+        let metadata = obj["metadata"]
+        let key = Key(uid: metadata?["uid"]?.stringValue ?? "", metadataOnly: include == .metadata)
+        let version = metadata?["resourceVersion"]?.stringValue ?? ""
+        if !key.uid.isEmpty, let hit = cache.withLock({ $0[key] }), hit.version == version { return hit.bytes }
+        let value: JSONValue = include == .metadata
+            ? ["kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata ?? [:]]
+            : obj
+        let bytes = value.serialized
+        guard !key.uid.isEmpty else { return bytes }
+        cache.withLock {
+            if $0.count >= limit { $0.removeAll() }
+            $0[key] = (version, bytes)
+        }
+        return bytes
     }
 }
 

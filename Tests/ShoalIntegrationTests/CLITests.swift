@@ -175,6 +175,11 @@ final class CLIHarness: @unchecked Sendable {
         try await runProcess("/usr/bin/kubectl", ["--kubeconfig", dataDir + "/kubeconfig"] + args, stdin: stdin)
     }
 
+    /// A given kubectl release (1.27 … 1.33, all installed beside the default one).
+    func kubectl(version: String, _ args: String..., stdin: String? = nil) async throws -> (code: Int32, out: String, err: String) {
+        try await runProcess("/usr/lib/google-cloud-sdk/bin/kubectl.\(version)", ["--kubeconfig", dataDir + "/kubeconfig"] + args, stdin: stdin)
+    }
+
     private func createLog() throws -> String {
         let path = dataDir + "/agent.log"
         try FileSystem.writeAtomically(path, "")

@@ -46,4 +46,133 @@ struct UpTests {
         }
         #expect(try await cli.stopAgent() == 0)
     }
+
+    /// exec, attach and debug as kubectl streams them through the master to the agent:
+    /// WebSocket (v5.channel.k8s.io) for kubectl 1.30 and later, SPDY/3.1 for older ones.
+    @Test func kubectlExecAttachAndDebugStreamThroughTheMaster() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        _ = try await cli.kubectl("run", "web", "--image=busybox", "--", "sh", "-c", "sleep 3600")
+        #expect(try await cli.kubectl("wait", "--for=condition=Ready", "pod/web", "--timeout=30s").code == 0)
+
+        // Output on both streams and the exit code; stdin to its end; a terminal.
+        let failing = try await cli.kubectl("exec", "web", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+        #expect(failing.code == 3 && failing.out == "out\n", "\(failing)")
+        #expect(failing.err.contains("err\n") && failing.err.contains("command terminated with exit code 3"), "\(failing)")
+        let piped = try await cli.kubectl("exec", "-i", "web", "--", "sh", "-c", "cat; echo done", stdin: "hi\nthere\n")
+        #expect(piped.code == 0 && piped.out == "hi\nthere\ndone\n", "\(piped)")
+        let kubeconfig = cli.dataDir + "/kubeconfig"
+        let tty = try await runProcess("/usr/bin/script", ["-qec", "kubectl --kubeconfig \(kubeconfig) exec -it web -- tty", "/dev/null"])
+        #expect(tty.code == 0 && tty.out.contains("/dev/pts/"), "\(tty)")
+        let missing = try await cli.kubectl("exec", "web", "-c", "nope", "--", "true")
+        #expect(missing.code != 0 && missing.err.contains("nope"), "\(missing)")
+
+        // Every installed kubectl release.
+        for version in ["1.27", "1.28", "1.29", "1.30", "1.31", "1.33"] {
+            let r = try await cli.kubectl(version: version, "exec", "web", "--", "echo", "from", version)
+            #expect(r.code == 0 && r.out == "from \(version)\n", "kubectl \(version): \(r)")
+        }
+
+        // attach: kubectl run -i starts a pod with stdin open and attaches to it.
+        let attached = try await cli.kubectl("run", "reader", "--image=busybox", "-i", "--restart=Never", "--", "sh", "-c", "read x; echo got $x",
+                                             stdin: "ping\n")
+        #expect(attached.code == 0 && attached.out.contains("got ping"), "\(attached)")
+
+        // debug: an ephemeral container added through the API starts in the running pod, and
+        // kubectl attaches to it.
+        let debugged = try await cli.kubectl("debug", "web", "--image=busybox", "-c", "dbg", "-i", "--", "sh", "-c", "read x; echo debug $x",
+                                             stdin: "line\n")
+        #expect(debugged.code == 0 && debugged.out.contains("debug line"), "\(debugged)")
+        #expect(try await cli.kubectl("get", "pod", "web", "-o", "jsonpath={.status.ephemeralContainerStatuses[0].name}").out == "dbg")
+        #expect(try await cli.stopAgent() == 0)
+    }
+
+    /// `kubectl port-forward` through the master: each local connection becomes a connection to
+    /// the port inside the pod's network namespace (SPDY, tunnelled in a WebSocket by kubectl
+    /// 1.31+, plain SPDY before); a closed port is reported in the kubelet's words.
+    @Test func kubectlPortForwardReachesThePodsPort() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        _ = try await cli.kubectl("run", "web", "--image=busybox", "--", "sh", "-c",
+                                  "mkdir /www && echo hello through port-forward > /www/index.html && exec httpd -f -p 8080 -h /www")
+        #expect(try await cli.kubectl("wait", "--for=condition=Ready", "pod/web", "--timeout=30s").code == 0)
+
+        for version in ["1.29", "1.32"] {
+            let forward = try PortForward(kubectl: "/usr/lib/google-cloud-sdk/bin/kubectl.\(version)", kubeconfig: cli.dataDir + "/kubeconfig",
+                                          target: "pod/web", ports: ":8080")
+            defer { forward.stop() }
+            let port = try await forward.localPort()
+            // Two connections in turn, each its own stream pair.
+            for _ in 0..<2 {
+                let answer = try await httpGet(port: port)
+                #expect(answer.hasPrefix("HTTP/1.") && answer.hasSuffix("hello through port-forward\n"), "kubectl \(version): \(answer)")
+            }
+        }
+        // Nothing listens on 9999: the connection ends and kubectl reports the kubelet's error.
+        let closed = try PortForward(kubectl: "/usr/bin/kubectl", kubeconfig: cli.dataDir + "/kubeconfig", target: "pod/web", ports: ":9999")
+        let port = try await closed.localPort()
+        _ = try? await httpGet(port: port)
+        try await waitUntil(timeout: 10) { closed.output().contains("connection refused") }
+        closed.stop()
+        #expect(try await cli.stopAgent() == 0)
+    }
+}
+
+/// A `kubectl port-forward` running in the background, its output collected.
+final class PortForward: @unchecked Sendable {
+    let process = Process()
+    let pipe = Pipe()
+    let collected = Locked<String>("")
+
+    init(kubectl: String, kubeconfig: String, target: String, ports: String) throws {
+        process.executableURL = URL(fileURLWithPath: kubectl)
+        process.arguments = ["--kubeconfig", kubeconfig, "port-forward", target, ports]
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let collected = self.collected
+        pipe.fileHandleForReading.readabilityHandler = { h in
+            let data = h.availableData
+            collected.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    func output() -> String { collected.withLock { $0 } }
+
+    /// The local port from "Forwarding from 127.0.0.1:PORT -> …".
+    func localPort() async throws -> UInt16 {
+        var port: UInt16?
+        try await waitUntil(timeout: 20) {
+            let text = self.output()
+            guard let range = text.range(of: "Forwarding from 127.0.0.1:") else { return false }
+            port = UInt16(text[range.upperBound...].prefix { $0.isNumber })
+            return port != nil
+        }
+        return port ?? 0
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// One HTTP/1.0 GET to 127.0.0.1:port; the whole answer (the server closes).
+func httpGet(port: UInt16) async throws -> String {
+    let fd = try await TCPClient.connect(host: "127.0.0.1", port: port, in: .host, timeout: 5)
+    defer { fd.close() }
+    let deadline = monotonicNanos() + 10_000_000_000
+    try await SocketIO.send(fd, Array("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8), deadline: deadline)
+    var answer: [UInt8] = []
+    while true {
+        let bytes = try await SocketIO.receive(fd, deadline: deadline)
+        if bytes.isEmpty { break }
+        answer += bytes
+    }
+    return String(decoding: answer, as: UTF8.self)
 }

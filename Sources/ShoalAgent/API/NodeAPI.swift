@@ -17,6 +17,7 @@ import Glibc
 ///     GET  /pods/{namespace}/{name}               Pod
 ///     GET  /pods/{namespace}/{name}/log           ?container&follow&previous&tailLines&timestamps&sinceSeconds&sinceTime&limitBytes
 ///     POST /pods/{namespace}/{name}/exec          ?container&command=…&stdin&tty  (Upgrade: shoal-stream)
+///     POST /pods/{namespace}/{name}/portforward   ?port=N  (Upgrade: shoal-stream; NodeAPI+PortForward.swift)
 ///     GET  /pods/{namespace}/{name}/events        EventList
 ///     PATCH|POST|PUT /pods/{namespace}/{name}/ephemeralcontainers, POST …/attach   (NodeAPI+Ephemeral.swift)
 ///     GET  /events                                EventList
@@ -61,6 +62,8 @@ struct NodeAPI: APIHandler {
             return try await ephemeralContainers(worker(s), r)
         case ("POST", 4) where s[0] == "pods" && s[3] == "attach":
             return try await attach(worker(s), r)
+        case ("POST", 4) where s[0] == "pods" && s[3] == "portforward":
+            return try await portForward(worker(s), r)
         default:
             throw NodeAPIError.notFound("the server could not find the requested resource")
         }
