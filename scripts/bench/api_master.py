@@ -5,7 +5,7 @@ watchers, and the master's resident memory holding the pods.
 
 Usage: api_master.py KUBECONFIG MASTER_PID [pods] [watchers]
 Talks only to the master on 127.0.0.1 (the kubeconfig's server)."""
-import base64, http.client, json, re, ssl, statistics, sys, tempfile, threading, time
+import base64, http.client, json, re, selectors, socket, ssl, statistics, sys, tempfile, threading, time
 SENT = re.compile(rb'"bench/sent":"([0-9.]+)"')
 
 kubeconfig, pid = sys.argv[1], int(sys.argv[2])
@@ -69,32 +69,47 @@ for _ in range(21):
 list_ms = statistics.median(samples)
 rss_after = rss_kb()
 
-# Watch delivery: W watchers on the pod list; one pod is patched with the send time.
-latencies, lock, ready = [], threading.Lock(), threading.Barrier(nwatch + 1)
+# Watch delivery: W watchers on one pod, which is patched with the send time. One thread reads
+# every watch connection through a selector, time-stamping each as it turns readable: with a
+# thread per watcher, Python's GIL would hand out the reads late and measure itself.
 _, body = call(c, "GET", "/api/v1/namespaces/default/pods?limit=1")
 rv = json.loads(body)["metadata"]["resourceVersion"]
 rounds = 20
-def watcher():
-    w = connect()
-    w.request("GET", f"/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&fieldSelector=metadata.name%3Dbench-0000", headers=headers)
-    r = w.getresponse(); ready.wait(); seen = 0
-    while seen < rounds:
-        line = r.readline()
-        if not line: break
-        got = time.time()
-        # A regex, not json.loads: 100 Python threads parsing 3 KB each would measure the GIL.
-        m = SENT.search(line)
-        sent = m.group(1) if m else None
-        if sent:
-            with lock: latencies.append((got - float(sent)) * 1000)
-            seen += 1
-ws = [threading.Thread(target=watcher, daemon=True) for _ in range(nwatch)]
-[t.start() for t in ws]; ready.wait(); time.sleep(0.5)
+watch_path = f"/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&fieldSelector=metadata.name%3Dbench-0000"
+sel = selectors.DefaultSelector()
+for _ in range(nwatch):
+    raw = socket.create_connection((host, int(port)))
+    sock = ctx.wrap_socket(raw, server_hostname=host)
+    sock.sendall(f"GET {watch_path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    sock.setblocking(False)
+    sel.register(sock, selectors.EVENT_READ, {"buf": b"", "seen": 0})
+time.sleep(0.5)
+latencies = []
+def drain(deadline):
+    """Reads what arrived until the deadline; returns when every watcher saw every round."""
+    while time.time() < deadline:
+        for key, _ in sel.select(timeout=max(0, deadline - time.time())):
+            got, state = time.time(), key.data
+            try:
+                while True:
+                    chunk = key.fileobj.recv(65536)
+                    if not chunk: sel.unregister(key.fileobj); break
+                    state["buf"] += chunk
+            except (ssl.SSLWantReadError, BlockingIOError):
+                pass
+            # A regex, not json.loads: only the send time matters, and parsing would delay the
+            # reads of the other watchers.
+            for m in SENT.finditer(state["buf"]):
+                latencies.append((got - float(m.group(1))) * 1000)
+                state["seen"] += 1
+            state["buf"] = state["buf"][state["buf"].rfind(b"\n") + 1:]
+        if all(k.data["seen"] >= sent_rounds for k in sel.get_map().values()): return
 for i in range(rounds):
     patch = {"metadata": {"annotations": {"bench/sent": repr(time.time())}}}
     call(c, "PATCH", "/api/v1/namespaces/default/pods/bench-0000", patch, {"Content-Type": "application/merge-patch+json"})
+    sent_rounds = i + 1
+    drain(time.time() + 5)
     time.sleep(0.1)
-for t in ws: t.join(timeout=30)
 watch_ms = statistics.median(latencies) if latencies else float("nan")
 
 print(f"pods created: {npods} in {create_s:.2f} s ({npods / create_s:.0f}/s over 4 connections)")

@@ -40,7 +40,7 @@ public struct NodeReportOptions: Sendable {
     public var postEvents: Bool
 
     public init(nodeStatusUpdateFrequency: Double = 10, leaseRenewInterval: Double = 10, leaseDurationSeconds: Int32 = 40,
-                requestTimeout: Double = 30, maxRetryDelay: Double = 30, statusBatchInterval: Double = 0.1,
+                requestTimeout: Double = 30, maxRetryDelay: Double = 30, statusBatchInterval: Double = 0.01,
                 nodeLabels: [String: String] = [:], hostname: String? = nil, postEvents: Bool = true) {
         self.nodeStatusUpdateFrequency = nodeStatusUpdateFrequency
         self.leaseRenewInterval = leaseRenewInterval
