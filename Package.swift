@@ -123,7 +123,7 @@ let package = Package(
 
         .testTarget(name: "ShoalAPITests", dependencies: ["ShoalAPI"]),
         .testTarget(name: "ShoalImageTests", dependencies: ["ShoalImage"]),
-        .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime"]),
+        .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "ShoalOS"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalHTTP"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore"]),
         .testTarget(name: "ShoalHTTPTests", dependencies: ["ShoalHTTP"]),

@@ -143,9 +143,36 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    /// A streamed GET: the status, then the body split at newlines (watch events). The stream ends
-    /// when the server ends the response or the consumer stops iterating.
+    /// A streamed GET: the status, then the body split at newlines (watch events), empty lines
+    /// left out. The stream ends when the server ends the response or the consumer stops.
     public func lines(_ path: String) async throws -> (status: Int, lines: AsyncThrowingStream<[UInt8], Error>) {
+        let (status, body) = try await streamed(path)
+        guard status == 200 else { return (status, body) }
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], Error>.makeStream()
+        let task = Task {
+            var pending: [UInt8] = []
+            do {
+                for try await bytes in body {
+                    pending += bytes
+                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = Array(pending[..<newline])
+                        pending.removeSubrange(...newline)
+                        if !line.isEmpty { continuation.yield(line) }
+                    }
+                }
+                if !pending.isEmpty { continuation.yield(pending) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return (status, stream)
+    }
+
+    /// A streamed GET: the status, then the body as it arrives (a non-200 answer's body comes
+    /// whole). The stream ends when the server ends the response or the consumer stops.
+    public func streamed(_ path: String) async throws -> (status: Int, body: AsyncThrowingStream<[UInt8], Error>) {
         let channel = try await connect()
         let head = self.head("GET", path, body: nil, contentType: nil, keepAlive: true)
         let (stream, continuation) = AsyncThrowingStream<[UInt8], Error>.makeStream()
@@ -156,7 +183,6 @@ public final class HTTPClient: Sendable {
                 try await channel.executeThenClose { inbound, outbound in
                     try await outbound.write(.head(head))
                     try await outbound.write(.end(nil))
-                    var pending: [UInt8] = []
                     var errorBody: [UInt8]?
                     for try await part in inbound {
                         switch part {
@@ -166,21 +192,14 @@ public final class HTTPClient: Sendable {
                             if h.status.code != 200 { errorBody = [] }
                         case .body(var buffer):
                             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-                            if errorBody != nil { errorBody! += bytes; continue }
-                            pending += bytes
-                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                                let line = Array(pending[..<newline])
-                                pending.removeSubrange(...newline)
-                                if !line.isEmpty { continuation.yield(line) }
-                            }
+                            if errorBody != nil { errorBody! += bytes } else if !bytes.isEmpty { continuation.yield(bytes) }
                         case .end:
                             if let errorBody { continuation.yield(errorBody) }
-                            else if !pending.isEmpty { continuation.yield(pending) }
                             continuation.finish()
                             return
                         }
                     }
-                    continuation.finish(throwing: HTTPClientError(endpoint: endpoint, detail: "watch connection closed"))
+                    continuation.finish(throwing: HTTPClientError(endpoint: endpoint, detail: "streamed connection closed"))
                 }
             } catch {
                 statusContinuation.finish()

@@ -62,14 +62,15 @@ struct AgentProxy: NodeProxy {
         let path = path + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         if request.flag("follow") {
             do {
-                let (status, lines) = try await client.lines(path)
+                // Bytes as they come: the log's lines, empty ones too, are the container's.
+                let (status, chunks) = try await client.streamed(path)
                 if status != 200 {
                     var body: [UInt8] = []
-                    for try await line in lines { body += line }
+                    for try await chunk in chunks { body += chunk }
                     return .bytes(status: status, contentType: "application/json", body: body)
                 }
                 return .stream(status: 200, contentType: "text/plain") { writer in
-                    for try await line in lines { try await writer.write(line + [UInt8(ascii: "\n")]) }
+                    for try await chunk in chunks { try await writer.write(chunk) }
                 }
             } catch {
                 throw APIError.unavailable("cannot reach the agent of node \"\(node)\": \(error)")

@@ -148,7 +148,8 @@ public struct CRILogReader: Sendable {
                 afterStart = recordStart
             }
         }
-        return 0
+        // The file's first record has no newline before it: the same test for it.
+        return found == count && isFullRecord(fd: fd, at: 0) ? afterStart : 0
     }
 
     static func isFullRecord(fd: FileDescriptor, at offset: off_t) -> Bool {

@@ -92,6 +92,59 @@ struct UpTests {
     /// `kubectl port-forward` through the master: each local connection becomes a connection to
     /// the port inside the pod's network namespace (SPDY, tunnelled in a WebSocket by kubectl
     /// 1.31+, plain SPDY before); a closed port is reported in the kubelet's words.
+    /// kubectl logs through the master: a container's two runs (restart-together after an
+    /// exit), `--previous`, `-c`, `--tail`, `--since`, and `-f` that sees later lines; empty
+    /// lines are the container's and stay.
+    @Test func kubectlLogsFollowPreviousTailAndSince() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        // The first run ends with 3 (both end on SIGTERM at once, so neither the restart nor the
+        // final stop waits out a grace period); the second waits for /data/go, then writes two more lines.
+        let manifest = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: talker}
+            spec:
+              volumes: [{name: data, emptyDir: {}}]
+              containers:
+              - name: count
+                image: busybox
+                volumeMounts: [{name: data, mountPath: /data}]
+                command:
+                - sh
+                - -c
+                - |
+                  n=$(cat /data/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /data/n
+                  echo run $n; echo; echo after blank
+                  [ $n = 1 ] && exit 3
+                  trap 'exit 0' TERM; while [ ! -e /data/go ]; do sleep 0.1; done; echo; echo late; sleep 3600 & wait
+              - name: side
+                image: busybox
+                volumeMounts: [{name: data, mountPath: /data}]
+                command: [sh, -c, "trap 'exit 0' TERM; echo side; sleep 3600 & wait"]
+            """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: manifest).code == 0)
+        try await waitUntil(timeout: 30) { try await cli.kubectl("logs", "talker", "-c", "count").out == "run 2\n\nafter blank\n" }
+        #expect(try await cli.kubectl("logs", "talker", "-c", "count", "--previous").out == "run 1\n\nafter blank\n")
+        #expect(try await cli.kubectl("logs", "talker", "-c", "side").out == "side\n")
+        #expect(try await cli.kubectl("logs", "talker", "-c", "count", "--tail=2").out == "\nafter blank\n")
+        #expect(try await cli.kubectl("logs", "talker", "-c", "count", "--since=1h").out == "run 2\n\nafter blank\n")
+        let noName = try await cli.kubectl("logs", "talker")
+        #expect(noName.out == "run 2\n\nafter blank\n", "the first container by default (kubectl names it): \(noName)")
+
+        let follower = try BackgroundKubectl(kubeconfig: cli.dataDir + "/kubeconfig", ["logs", "-f", "talker", "-c", "count"])
+        defer { follower.stop() }
+        try await waitUntil(timeout: 10) { follower.output() == "run 2\n\nafter blank\n" }
+        #expect(try await cli.kubectl("exec", "talker", "-c", "side", "--", "touch", "/data/go").code == 0)
+        try await waitUntil(timeout: 10) { follower.output() == "run 2\n\nafter blank\n\nlate\n" }
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await cli.kubectl("logs", "talker", "-c", "count", "--since=1s").out == "")
+        follower.stop()
+        #expect(try await cli.stopAgent() == 0)
+    }
+
     @Test func kubectlPortForwardReachesThePodsPort() async throws {
         let cli = try CLIHarness()
         defer { cli.removeEverything() }
@@ -122,15 +175,15 @@ struct UpTests {
     }
 }
 
-/// A `kubectl port-forward` running in the background, its output collected.
-final class PortForward: @unchecked Sendable {
+/// A kubectl that keeps running (`port-forward`, `logs -f`), its output collected.
+class BackgroundKubectl: @unchecked Sendable {
     let process = Process()
     let pipe = Pipe()
     let collected = Locked<String>("")
 
-    init(kubectl: String, kubeconfig: String, target: String, ports: String) throws {
+    init(kubectl: String = "/usr/bin/kubectl", kubeconfig: String, _ args: [String]) throws {
         process.executableURL = URL(fileURLWithPath: kubectl)
-        process.arguments = ["--kubeconfig", kubeconfig, "port-forward", target, ports]
+        process.arguments = ["--kubeconfig", kubeconfig] + args
         process.standardOutput = pipe
         process.standardError = pipe
         let collected = self.collected
@@ -143,6 +196,19 @@ final class PortForward: @unchecked Sendable {
 
     func output() -> String { collected.withLock { $0 } }
 
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// `kubectl port-forward TARGET PORTS` in the background.
+final class PortForward: BackgroundKubectl, @unchecked Sendable {
+    init(kubectl: String, kubeconfig: String, target: String, ports: String) throws {
+        try super.init(kubectl: kubectl, kubeconfig: kubeconfig, ["port-forward", target, ports])
+    }
+
     /// The local port from "Forwarding from 127.0.0.1:PORT -> …".
     func localPort() async throws -> UInt16 {
         var port: UInt16?
@@ -153,12 +219,6 @@ final class PortForward: @unchecked Sendable {
             return port != nil
         }
         return port ?? 0
-    }
-
-    func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        pipe.fileHandleForReading.readabilityHandler = nil
     }
 }
 
