@@ -32,6 +32,30 @@ struct UpTests {
         let waited = try await cli.kubectl("wait", "--for=condition=Ready", "pod/hello", "--timeout=20s")
         #expect(waited.out == "pod/hello condition met\n", "\(waited)")
 
+        // The rest of a user's first session: every namespace, YAML, a watch that sees an
+        // annotation land, describe with events, the event list.
+        let all = try await cli.kubectl("get", "pods", "-A").out
+        #expect(all.hasPrefix("NAMESPACE   NAME    READY   STATUS    RESTARTS   AGE\ndefault     hello   1/1     Running   0          "), "\(all)")
+        let yaml = try await cli.kubectl("get", "pod", "hello", "-o", "yaml").out
+        #expect(yaml.hasPrefix("apiVersion: v1\nkind: Pod\n") && yaml.contains("  name: hello\n") && yaml.contains("  phase: Running\n"), "\(yaml)")
+        let watcher = try BackgroundKubectl(kubeconfig: cli.dataDir + "/kubeconfig", ["get", "pods", "-w", "--output-watch-events"])
+        defer { watcher.stop() }
+        func watched(_ event: String) -> Bool {
+            watcher.output().split(separator: "\n").contains { $0.hasPrefix(event) && $0.contains(" hello ") }
+        }
+        try await waitUntil(timeout: 10) { watched("ADDED") }
+        #expect(try await cli.kubectl("annotate", "pod", "hello", "note=hi").out == "pod/hello annotated\n")
+        try await waitUntil(timeout: 10) { watched("MODIFIED") }
+        watcher.stop()
+        #expect(try await cli.kubectl("get", "pod", "hello", "-o", "jsonpath={.metadata.annotations.note}").out == "hi")
+        let node = try await cli.kubectl("describe", "node", "node-1").out
+        #expect(node.contains("Ready            True") && node.contains("KubeletReady") && node.contains("default                     hello"), "\(node)")
+        let described = try await cli.kubectl("describe", "pod", "hello").out
+        let statusLine = described.split(separator: "\n").first { $0.hasPrefix("Status:") }
+        #expect(statusLine?.hasSuffix(" Running") == true && described.contains("Started container hello"), "\(described)")
+        let events = try await cli.kubectl("get", "events", "--field-selector", "involvedObject.name=hello").out
+        #expect(events.contains("Normal   Scheduled   pod/hello   Successfully assigned default/hello to node-1"), "\(events)")
+
         // Graceful deletion: the agent stops the pod (sleep ignores SIGTERM as pid 1: the grace
         // period ends it), then removes the API object; the sandbox is gone from the host.
         let deleted = try await cli.kubectl("delete", "pod", "hello", "--grace-period=1")
