@@ -97,6 +97,15 @@ extension PodWorker {
         return (path, r.isRunning)
     }
 
+    /// Fires when the running instance of `container` has exited (the sandbox has then logged
+    /// all of its output); nil when it is not running.
+    func exitWaiter(container: String) -> ExitWaiter? {
+        guard let r = record.containers.first(where: { $0.name == container }), r.isRunning, let id = r.instanceID else { return nil }
+        let waiter = ExitWaiter()
+        exitWaiters[id, default: []].append(waiter)
+        return waiter
+    }
+
     func isRunning(_ container: String) -> Bool {
         record.containers.first { $0.name == container }?.isRunning ?? false
     }

@@ -21,6 +21,18 @@ struct MasterOptions: ParsableArguments {
     @Option(name: .customLong("default-unreachable-toleration-seconds"), help: "How long pods stay on an unreachable or not-ready node before eviction.")
     var defaultTolerationSeconds: Int64 = 300
 
+    @Option(name: .customLong("service-cluster-ip-range"), help: "The IPv4 range cluster IPs come from.")
+    var serviceCIDR: String = "10.43.0.0/16"
+
+    @Option(name: .customLong("service-node-port-range"), help: "The port range node ports come from, as FIRST-LAST.")
+    var nodePortRange: String = "30000-32767"
+
+    @Option(name: .customLong("cluster-cidr"), help: "The IPv4 range of pod addresses, cut into one pod CIDR per node.")
+    var clusterCIDR: String = "10.42.0.0/16"
+
+    @Option(name: .customLong("node-cidr-mask-size"), help: "The prefix length of each node's pod CIDR.")
+    var nodeCIDRMaskSize: Int = 24
+
     func config(dataDir: String) throws -> MasterConfig {
         var c = MasterConfig(dataDir: dataDir)
         c.bindAddress = bindAddress
@@ -28,6 +40,15 @@ struct MasterOptions: ParsableArguments {
         c.tlsSANs = tlsSANs
         c.nodeMonitorGracePeriod = .nanoseconds(Int64(try parseDuration(nodeMonitorGracePeriod) * 1e9))
         c.defaultTolerationSeconds = defaultTolerationSeconds
+        c.serviceCIDR = serviceCIDR
+        c.clusterCIDR = clusterCIDR
+        c.nodeCIDRMaskSize = nodeCIDRMaskSize
+        let bounds = nodePortRange.split(separator: "-", omittingEmptySubsequences: false)
+        guard bounds.count == 2, let lo = Int32(bounds[0]), let hi = Int32(bounds[1]), lo <= hi else {
+            throw ValidationError("invalid --service-node-port-range \(nodePortRange): want FIRST-LAST, such as 30000-32767")
+        }
+        c.nodePortRange = lo...hi
+        _ = try c.networks()
         return c
     }
 }

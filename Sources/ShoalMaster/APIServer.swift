@@ -220,6 +220,12 @@ public final class APIServer: APIHandler {
 
     func decodeBody(_ request: APIRequest) throws(APIError) -> JSONValue {
         let type = (request.header("Content-Type") ?? "application/json").split(separator: ";").first.map { String($0).trimming(" ") } ?? ""
+        if type == Protobuf.mediaType {
+            do { return try Protobuf.decode(request.body) } catch {
+                if case .unknownKind = error { throw APIError.unsupportedMediaType(type, accepted: ["application/json", "application/yaml"]) }
+                throw APIError.badRequest(error.description)
+            }
+        }
         guard ["application/json", "application/yaml", "*/*", ""].contains(type) else {
             throw APIError.unsupportedMediaType(type, accepted: ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"])
         }

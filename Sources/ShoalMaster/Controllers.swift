@@ -10,6 +10,8 @@ extension Master {
             Task { await self.runScheduler() },
             Task { await self.runNodeLifecycle() },
             Task { await self.runNamespaceController() },
+            Task { await self.runEndpointsController() },
+            Task { await self.runNodeIPAM() },
         ]
         controllers.withLock { $0 = tasks }
     }

@@ -19,12 +19,46 @@ public struct MasterConfig: Sendable {
     /// --default-unreachable-toleration-seconds and --default-not-ready-toleration-seconds.
     public var defaultTolerationSeconds: Int64 = 300
     public var store = StoreOptions()
+    /// --service-cluster-ip-range: where cluster IPs come from (k3s's default).
+    public var serviceCIDR = "10.43.0.0/16"
+    /// --service-node-port-range.
+    public var nodePortRange: ClosedRange<Int32> = 30000...32767
+    /// --cluster-cidr: the pod network, cut into one --node-cidr-mask-size block per node.
+    public var clusterCIDR = "10.42.0.0/16"
+    public var nodeCIDRMaskSize = 24
 
     public init(dataDir: String) { self.dataDir = dataDir }
+
+    /// The address ranges, checked: each a network, none overlapping, room for nodes.
+    public func networks() throws(MasterConfigError) -> (services: IPv4CIDR, cluster: IPv4CIDR) {
+        let services: IPv4CIDR, cluster: IPv4CIDR
+        do { services = try IPv4CIDR(parsing: serviceCIDR) } catch { throw .invalid("--service-cluster-ip-range", "\(error)") }
+        do { cluster = try IPv4CIDR(parsing: clusterCIDR) } catch { throw .invalid("--cluster-cidr", "\(error)") }
+        if services.prefixLength > 29 { throw .invalid("--service-cluster-ip-range", "\(services) is too small: it needs room for at least 8 addresses") }
+        if services.prefixLength < 12 { throw .invalid("--service-cluster-ip-range", "\(services) is too large: at most a /12 (2^20 addresses)") }
+        if services.overlaps(cluster) { throw .invalid("--service-cluster-ip-range", "\(services) overlaps --cluster-cidr \(cluster)") }
+        guard (cluster.prefixLength...30).contains(nodeCIDRMaskSize) else {
+            throw .invalid("--node-cidr-mask-size", "\(nodeCIDRMaskSize) must be between the cluster CIDR's prefix length (\(cluster.prefixLength)) and 30")
+        }
+        guard nodePortRange.lowerBound >= 1, nodePortRange.upperBound <= 65535, nodePortRange.count >= 2 else {
+            throw .invalid("--service-node-port-range", "\(nodePortRange.lowerBound)-\(nodePortRange.upperBound) must lie within 1-65535")
+        }
+        return (services, cluster)
+    }
 
     public var masterDir: String { dataDir + "/master" }
     public var socketPath: String { masterDir + "/api.sock" }
     public var kubeconfigPath: String { dataDir + "/kubeconfig" }
+}
+
+public enum MasterConfigError: Error, CustomStringConvertible {
+    case invalid(String, String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let flag, let why): return "invalid \(flag): \(why)"
+        }
+    }
 }
 
 /// The master: the API server on a unix socket and on TLS, the scheduler, and the node and
@@ -33,6 +67,8 @@ public final class Master: Sendable {
     public let config: MasterConfig
     let store: Store
     let registry: Registry
+    let services: ServiceAllocator
+    let clusterCIDR: IPv4CIDR
     let tokens: TokenStore
     let ca: CertificateAuthority
     let logger: Logger
@@ -45,8 +81,11 @@ public final class Master: Sendable {
         self.logger = logger
         try FileSystem.createDirectory(config.dataDir, mode: 0o711)
         try FileSystem.createDirectory(config.masterDir, mode: 0o700)
+        let networks = try config.networks()
+        services = ServiceAllocator(serviceCIDR: networks.services, nodePorts: config.nodePortRange)
+        clusterCIDR = networks.cluster
         store = try Store(path: config.masterDir + "/state.db", options: config.store, logger: logger)
-        registry = Registry(store: store, defaultTolerationSeconds: config.defaultTolerationSeconds)
+        registry = Registry(store: store, defaultTolerationSeconds: config.defaultTolerationSeconds, services: services)
         ca = try CertificateAuthority.loadOrCreate(directory: config.masterDir + "/pki")
         tokens = try TokenStore(path: config.masterDir + "/pki/tokens", adminKubeconfig: config.kubeconfigPath)
     }
@@ -76,6 +115,7 @@ public final class Master: Sendable {
         boundPort.withLock { $0 = tls.port ?? config.port }
         let kubeconfig = Kubeconfig.render(server: serverURL, caPEM: ca.certificatePEM, token: try self.tokens.adminToken())
         try Kubeconfig.write(kubeconfig, to: config.kubeconfigPath)
+        try ensureKubernetesService()
         startControllers()
         logger.info("master started", metadata: ["https": "\(serverURL)", "socket": "\(config.socketPath)", "kubeconfig": "\(config.kubeconfigPath)"])
     }

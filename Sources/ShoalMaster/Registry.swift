@@ -13,13 +13,19 @@ public final class Registry: Sendable {
     /// parse each stored object once per change, not once per request.
     let parsed = Locked<[String: (revision: Int64, object: JSONValue)]>([:])
 
-    init(store: Store, defaultTolerationSeconds: Int64 = 300) {
+    init(store: Store, defaultTolerationSeconds: Int64 = 300, services: ServiceAllocator) {
         self.store = store
         var s: [String: any ResourceStrategy] = [:]
         for r in Resources.all { s[r.qualifiedName] = GenericStrategy(resource: r) }
         s[Resources.pods.qualifiedName] = PodStrategy(defaultTolerationSeconds: defaultTolerationSeconds)
         s[Resources.namespaces.qualifiedName] = NamespaceStrategy()
+        s[Resources.services.qualifiedName] = ServiceStrategy(allocator: services)
+        s[Resources.endpoints.qualifiedName] = EndpointsStrategy()
+        s[Resources.endpointSlices.qualifiedName] = EndpointSliceStrategy()
         strategies = s
+        // What the stored services hold, before the first request can ask for more.
+        let stored = (try? store.list(prefix: Self.prefix(Resources.services, namespace: nil)).records) ?? []
+        services.load(stored.compactMap { try? JSONValue.parse($0.value).decode(Service.self) })
     }
 
     func strategy(_ r: ResourceInfo) -> any ResourceStrategy { strategies[r.qualifiedName] ?? GenericStrategy(resource: r) }
@@ -113,12 +119,16 @@ public final class Registry: Sendable {
         obj["metadata"] = .object(meta)
         obj["apiVersion"] = .string(r.groupVersion)
         obj["kind"] = .string(r.kind)
-        try strategy(r).prepareCreate(&obj, strict: strict)
+        let strategy = strategy(r)
+        try strategy.prepareCreate(&obj, strict: strict)
+        var committed = false
+        defer { strategy.settle(old: nil, new: obj, committed: committed) }
         let name = obj["metadata"]?["name"]?.stringValue ?? ""
         if dryRun { return obj }
         let key = Self.key(r, namespace: obj["metadata"]?["namespace"]?.stringValue, name: name)
         do {
             let record = try store.create(key) { rev in Self.stamp(obj, rev).serialized }
+            committed = true
             return try decode(record)
         } catch StoreError.alreadyExists {
             throw APIError.alreadyExists(r, name)
@@ -132,7 +142,12 @@ public final class Registry: Sendable {
     func modify(_ r: ResourceInfo, namespace: String?, name: String, subresource: String? = nil, strict: Bool = false,
                 deleting: Bool = false, _ mutate: (JSONValue) throws(APIError) -> JSONValue) throws(APIError) -> JSONValue {
         let key = Self.key(r, namespace: namespace, name: name)
+        let strategy = strategy(r)
         var finalized = false
+        // What the strategy prepared, settled once the store has taken or refused it.
+        var prepared: (old: JSONValue, new: JSONValue)?
+        var committed = false
+        defer { if let prepared { strategy.settle(old: prepared.old, new: prepared.new, committed: committed) } }
         do {
             let record = try store.update(key, expectedRevision: nil) { current, rev in
                 let old = try decode(current)
@@ -143,15 +158,17 @@ public final class Registry: Sendable {
                 }
                 // Only a delete may set deletionTimestamp; every other write keeps the stored one.
                 try Self.keepSystemFields(&new, from: deleting ? new : old, resource: r, name: old["metadata"]?["name"]?.stringValue ?? "")
-                try strategy(r).prepareUpdate(&new, old: old, subresource: subresource, strict: strict)
+                try strategy.prepareUpdate(&new, old: old, subresource: subresource, strict: strict)
+                prepared = (old, new)
                 if Self.sameContent(new, old) { return nil }
                 // A deleted object whose last finalizer went is removed now.
                 if new["metadata"]?["deletionTimestamp"] != nil, !(old["metadata"]?["finalizers"]?.arrayValue ?? []).isEmpty,
-                   (new["metadata"]?["finalizers"]?.arrayValue ?? []).isEmpty, strategy(r).removesWhenFinalized {
+                   (new["metadata"]?["finalizers"]?.arrayValue ?? []).isEmpty, strategy.removesWhenFinalized {
                     finalized = true
                 }
                 return Self.stamp(new, rev).serialized
             }
+            committed = true
             let obj = try decode(record)
             if finalized { return try remove(r, key: key, name: name) }
             return obj
@@ -208,7 +225,9 @@ public final class Registry: Sendable {
             let record = try store.delete(key, expectedRevision: nil) { current, rev in
                 Self.stamp((try? JSONValue.parse(current.value)) ?? .null, rev).serialized
             }
-            return try decodeRecord(record.value)
+            let last = try decodeRecord(record.value)
+            strategy(r).settle(old: last, new: nil, committed: true)
+            return last
         } catch StoreError.notFound {
             throw APIError.notFound(r, name)
         } catch {

@@ -43,7 +43,17 @@ public enum Resources {
         group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease", namespaced: true,
         shortNames: [], subresources: [], categories: [], fieldSelectors: [])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, leases]
+    public static let services = ResourceInfo(
+        group: "", version: "v1", kind: "Service", plural: "services", singular: "service", namespaced: true,
+        shortNames: ["svc"], subresources: ["status"], categories: ["all"], fieldSelectors: ["spec.clusterIP", "spec.type"])
+    public static let endpoints = ResourceInfo(
+        group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true,
+        shortNames: ["ep"], subresources: [], categories: [], fieldSelectors: [])
+    public static let endpointSlices = ResourceInfo(
+        group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", singular: "endpointslice", namespaced: true,
+        shortNames: [], subresources: [], categories: [], fieldSelectors: ["addressType"])
+
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

@@ -10,12 +10,17 @@ protocol ResourceStrategy: Sendable {
     func beginDeletion(_ obj: inout JSONValue)
     /// Whether an object with a deletionTimestamp goes once its metadata.finalizers are empty.
     var removesWhenFinalized: Bool { get }
+    /// Called once a prepared write is stored (`committed`) or given up (an error, a dry run,
+    /// a conflict): `old` is nil for a create, `new` nil for a removal. Kinds that hand out
+    /// shared resources (service addresses) give back what the losing side held.
+    func settle(old: JSONValue?, new: JSONValue?, committed: Bool)
 }
 
 extension ResourceStrategy {
     func gracePeriod(_ obj: JSONValue, requested: Int64?) -> Int64 { 0 }
     func beginDeletion(_ obj: inout JSONValue) {}
     var removesWhenFinalized: Bool { true }
+    func settle(old: JSONValue?, new: JSONValue?, committed: Bool) {}
 
     func validateMeta(_ obj: JSONValue, nameIsDNSLabel: Bool = false) throws(APIError) {
         let meta: ObjectMeta

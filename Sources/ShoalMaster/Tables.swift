@@ -37,6 +37,13 @@ enum Tables {
                     Column(name: "First Seen", priority: 1), Column(name: "Count", priority: 1), Column(name: "Name", priority: 1)]
         case "leases":
             return [Column(name: "Name", format: "name"), Column(name: "Holder"), Column(name: "Age")]
+        case "services":
+            return [Column(name: "Name", format: "name"), Column(name: "Type"), Column(name: "Cluster-IP"), Column(name: "External-IP"),
+                    Column(name: "Port(s)"), Column(name: "Age"), Column(name: "Selector", priority: 1)]
+        case "endpoints":
+            return [Column(name: "Name", format: "name"), Column(name: "Endpoints"), Column(name: "Age")]
+        case "endpointslices":
+            return [Column(name: "Name", format: "name"), Column(name: "AddressType"), Column(name: "Ports"), Column(name: "Endpoints"), Column(name: "Age")]
         default:
             return [Column(name: "Name", format: "name"), Column(name: "Age")]
         }
@@ -73,6 +80,17 @@ enum Tables {
                     .string(obj["message"]?.stringValue ?? ""), .string(ageOf(first, now: now)), .int(count), name]
         case "leases":
             return [name, .string(obj["spec"]?["holderIdentity"]?.stringValue ?? ""), .string(age)]
+        case "services":
+            guard let s = try? obj.decode(Service.self) else { return [name, "", "", "", "", .string(age), ""] }
+            let row = ServicePrinter.row(s)
+            return [name, .string(row.type), .string(row.clusterIP), .string(row.externalIP), .string(row.ports), .string(age), .string(row.selector)]
+        case "endpoints":
+            let e = try? obj.decode(Endpoints.self)
+            return [name, .string(ServicePrinter.endpoints(e?.subsets ?? [])), .string(age)]
+        case "endpointslices":
+            guard let slice = try? obj.decode(EndpointSlice.self) else { return [name, "", "", "", .string(age)] }
+            return [name, .string(slice.addressType), .string(ServicePrinter.slicePorts(slice.ports ?? [])),
+                    .string(ServicePrinter.sliceEndpoints(slice.endpoints ?? [])), .string(age)]
         default:
             return [name, .string(age)]
         }

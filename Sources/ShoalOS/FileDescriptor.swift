@@ -65,7 +65,7 @@ public final class Lock: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     public init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return try body()
@@ -77,8 +77,8 @@ public final class Locked<Value>: @unchecked Sendable {
     private let lock = Lock()
     private var value: Value
     public init(_ value: Value) { self.value = value }
-    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        try lock.withLock { try body(&value) }
+    public func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
+        try lock.withLock { () throws(E) -> T in try body(&value) }
     }
     public var current: Value { lock.withLock { value } }
 }

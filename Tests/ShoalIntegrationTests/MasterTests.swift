@@ -78,7 +78,10 @@ struct MasterTests {
         let ns = try await m.ok("get", "namespaces")
         #expect(ns.hasPrefix("NAME              STATUS   AGE\ndefault           Active   "), "\(ns)")
         let resources = try await m.ok("api-resources")
-        #expect(resources.contains("pods         po           v1                       true         Pod"), "\(resources)")
+        let rows = resources.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(rows.contains(["pods", "po", "v1", "true", "Pod"]), "\(resources)")
+        #expect(rows.contains(["services", "svc", "v1", "true", "Service"]), "\(resources)")
+        #expect(rows.contains(["endpointslices", "discovery.k8s.io/v1", "true", "EndpointSlice"]), "\(resources)")
 
         #expect(try await m.ok("apply", "-f", "-", stdin: podManifest) == "pod/web created\n")
         let wide = try await m.ok("get", "pods", "-o", "wide")

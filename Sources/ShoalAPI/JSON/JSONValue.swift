@@ -51,6 +51,20 @@ extension JSONValue {
         }
     }
 
+    /// An element of an array; nil for other kinds or an index out of range. Setting replaces
+    /// an existing element (nil makes it null) and does nothing otherwise.
+    public subscript(index: Int) -> JSONValue? {
+        get {
+            guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+            return items[index]
+        }
+        set {
+            guard case .array(var items) = self, items.indices.contains(index) else { return }
+            items[index] = newValue ?? .null
+            self = .array(items)
+        }
+    }
+
     /// How the value is named in error messages ("a string", "an object", …).
     var kindDescription: String {
         switch self {

@@ -88,11 +88,20 @@ struct NodeAPI: APIHandler {
             options.sinceNanos = CRILogReader.nanos(t)
         }
         let (path, running) = try await w.logPath(container: container, previous: r.flag("previous"))
-        options.follow = options.follow && running
+        // The container's exit ends a follower: the sandbox closes the log before it reports
+        // the exit, but that close may come before the follower watches for it.
+        let exited = options.follow && running ? await w.exitWaiter(container: container) : nil
+        options.follow = exited != nil
         let reader = CRILogReader(path: path)
         let opts = options
         return .stream(status: 200, contentType: "text/plain") { writer in
             let reading = Task { try await reader.read(opts) { bytes in try await writer.write(bytes) } }
+            let ended = Task {
+                guard let exited else { return }
+                _ = await exited.wait(timeout: nil)
+                reading.cancel()
+            }
+            defer { ended.cancel() }
             // A follower whose client went away stops at once rather than at the container's end.
             let hangup = Task {
                 await writer.closed()
