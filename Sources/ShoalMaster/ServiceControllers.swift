@@ -168,7 +168,7 @@ extension Master {
         write(Resources.endpointSlices, slice!, name: exists ? "kubernetes" : nil)
         let existingEndpoints = try? registry.get(Resources.endpoints, namespace: "default", name: "kubernetes").decode(Endpoints.self)
         var endpoints = existingEndpoints ?? Endpoints(metadata: ObjectMeta(name: "kubernetes", namespace: "default"))
-        endpoints.metadata.labels = ["endpointslice.kubernetes.io/skip-mirror": "true"]
+        endpoints.metadata.labels = [Self.skipMirrorLabel: "true"]
         endpoints.subsets = [EndpointSubset(addresses: [EndpointAddress(ip: address)], ports: [endpointPort])]
         write(Resources.endpoints, endpoints, name: existingEndpoints == nil ? nil : "kubernetes")
     }

@@ -103,9 +103,7 @@ struct PodStrategy: ResourceStrategy {
         }
     }
 
-    func encode(_ pod: Pod) throws(APIError) -> JSONValue {
-        do { return try JSONValue.encoding(pod) } catch { throw APIError.internalError("encoding pod: \(error)") }
-    }
+    func encode(_ pod: Pod) throws(APIError) -> JSONValue { try encodeTyped(pod) }
 
     func prepareCreate(_ obj: inout JSONValue, strict: Bool) throws(APIError) {
         var pod = try decode(obj, strict: strict)
