@@ -95,10 +95,14 @@ let package = Package(
                 "ShoalAPI", "ShoalOS", "ShoalImage", "CShims", "CShimsWire",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Pod addresses (CNI plugins), the service proxy (nftables) and the node's DNS server.
+        .target(
+            name: "ShoalNetwork",
+            dependencies: ["ShoalAPI", "ShoalOS", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ShoalAgent",
             dependencies: [
-                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalHTTP", "ShoalPKI",
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalHTTP", "ShoalPKI", "ShoalNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -126,12 +130,13 @@ let package = Package(
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "ShoalOS"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalHTTP"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore"]),
+        .testTarget(name: "ShoalNetworkTests", dependencies: ["ShoalNetwork", "ShoalAPI"]),
         .testTarget(name: "ShoalHTTPTests", dependencies: ["ShoalHTTP"]),
         .testTarget(name: "ShoalPKITests", dependencies: ["ShoalPKI", .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ShoalSchedulerTests", dependencies: ["ShoalScheduler", "ShoalAPI"]),
         .testTarget(name: "ShoalMasterTests", dependencies: ["ShoalMaster", "ShoalAPI"]),
         .testTarget(
             name: "ShoalIntegrationTests",
-            dependencies: ["ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalCLI", "ShoalHTTP"]),
+            dependencies: ["ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalCLI", "ShoalHTTP", "ShoalNetwork"]),
     ]
 )

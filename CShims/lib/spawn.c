@@ -23,17 +23,10 @@ static void child_fail(int errpipe, int step, int err) {
     _exit(127);
 }
 
+static void reset_signals(int errpipe);
+
 static void child(const struct sh_sandbox_spawn *s, int errpipe) {
-    sigset_t none;
-    sigemptyset(&none);
-    if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(uint64_t)) < 0) child_fail(errpipe, 1, errno);
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 65; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
-    }
+    reset_signals(errpipe);
     for (int i = 0; i < s->n_cgroup_procs_fds; i++) {
         if (write(s->cgroup_procs_fds[i], "0", 1) < 0) child_fail(errpipe, 2, errno);
     }
@@ -51,24 +44,59 @@ static void child(const struct sh_sandbox_spawn *s, int errpipe) {
     child_fail(errpipe, 4, errno);
 }
 
-int sh_spawn_sandbox(const struct sh_sandbox_spawn *s, pid_t *pid_out, int *pidfd_out, int *failed_step) {
+// Default dispositions and an empty mask: the agent's own must not leak into a child.
+static void reset_signals(int errpipe) {
+    sigset_t none;
+    sigemptyset(&none);
+    if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(uint64_t)) < 0) child_fail(errpipe, 1, errno);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+    }
+}
+
+static void command_child(const struct sh_command_spawn *s, int errpipe) {
+    reset_signals(errpipe);
+    if (s->netns_fd >= 0 && syscall(SYS_setns, s->netns_fd, CLONE_NEWNET) < 0) child_fail(errpipe, 2, errno);
+    // Parked above 2 first, so that placing one cannot overwrite another still to be placed.
+    int parked[3];
+    for (int i = 0; i < 3; i++) {
+        parked[i] = fcntl(s->stdio[i], F_DUPFD_CLOEXEC, FD_FLOOR);
+        if (parked[i] < 0) child_fail(errpipe, 3, errno);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (dup2(parked[i], i) < 0) child_fail(errpipe, 3, errno);
+    }
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) child_fail(errpipe, 3, errno);
+    execve(s->path, s->argv, s->envp);
+    child_fail(errpipe, 4, errno);
+}
+
+// clone3 with a pidfd; the child runs `body` and never returns. The parent learns of a failure
+// before exec through a close-on-exec pipe: EOF means the exec happened.
+static int spawn_with_error_pipe(uint64_t flags, int cgroup_dir_fd, void (*body)(const void *, int), const void *arg,
+                                 pid_t *pid_out, int *pidfd_out, int *failed_step) {
     *failed_step = 0;
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0) return -errno;
     int pidfd = -1;
     struct clone_args args;
     memset(&args, 0, sizeof(args));
-    args.flags = s->clone_flags | CLONE_PIDFD;
+    args.flags = flags | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
-    if (s->cgroup_dir_fd >= 0) {
+    if (cgroup_dir_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = (uint64_t)s->cgroup_dir_fd;
+        args.cgroup = (uint64_t)cgroup_dir_fd;
     }
     long pid = syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0) {
         close(pipefd[0]);
-        child(s, pipefd[1]);
+        body(arg, pipefd[1]);
+        _exit(127);
     }
     int clone_errno = errno;
     close(pipefd[1]);
@@ -93,4 +121,15 @@ int sh_spawn_sandbox(const struct sh_sandbox_spawn *s, pid_t *pid_out, int *pidf
     *pid_out = (pid_t)pid;
     *pidfd_out = pidfd;
     return 0;
+}
+
+static void sandbox_body(const void *arg, int errpipe) { child((const struct sh_sandbox_spawn *)arg, errpipe); }
+static void command_body(const void *arg, int errpipe) { command_child((const struct sh_command_spawn *)arg, errpipe); }
+
+int sh_spawn_sandbox(const struct sh_sandbox_spawn *s, pid_t *pid_out, int *pidfd_out, int *failed_step) {
+    return spawn_with_error_pipe(s->clone_flags, s->cgroup_dir_fd, sandbox_body, s, pid_out, pidfd_out, failed_step);
+}
+
+int sh_spawn_command(const struct sh_command_spawn *s, pid_t *pid_out, int *pidfd_out, int *failed_step) {
+    return spawn_with_error_pipe(0, -1, command_body, s, pid_out, pidfd_out, failed_step);
 }

@@ -37,7 +37,8 @@ public actor Agent {
         ctx = AgentContext(
             config: config, cgroups: cgroups, launcher: SandboxLauncher.besideExecutable(), images: images,
             configurator: ContainerConfigurator(seccompProfileRoot: config.dataDir + "/seccomp"),
-            events: EventRecorder(nodeName: config.nodeName), logger: logger,
+            events: EventRecorder(nodeName: config.nodeName),
+            network: NodeNetwork(options: config.network, nodeName: config.nodeName, dataDir: config.dataDir, logger: logger), logger: logger,
             statusChanged: { uid, _ in
                 version.withLock { $0 += 1 }
                 for listener in listeners.current { listener(uid) }
@@ -46,6 +47,7 @@ public actor Agent {
 
     /// Adopts what a previous run left, starts the API and the manifest source.
     public func start(manifestsDir: String?) async throws {
+        if let cidr = config.network?.podCIDR { try await ctx.network.configure(podCIDR: cidr) }
         sources.staticEnabled = manifestsDir != nil
         await adoptExisting()
         sources.adopted = true
@@ -72,6 +74,7 @@ public actor Agent {
             for uid in Array(workers.keys) where dying[uid] == nil { startKill(uid) }
         }
         for t in dying.values { await t.value }
+        if config.cleanupOnExit { await ctx.network.cleanup() } else { await ctx.network.stop() }
         // Empty when no pod is left; another agent's pods keep it (rmdir then fails, harmlessly).
         ctx.cgroups.removeRoot()
         logger.info("agent stopped", metadata: ["pods left running": "\(workers.count)"])

@@ -24,9 +24,12 @@ public struct AgentConfig: Sendable {
     /// Stop every pod and remove what the agent made when it stops (else pods keep running
     /// and the next agent re-adopts them, as with the kubelet).
     public var cleanupOnExit: Bool
+    /// Pod networking; nil: loopback only.
+    public var network: NodeNetworkOptions?
 
     public init(dataDir: String, nodeName: String, maxBackoff: Double = 300, containerLogMaxSize: UInt64 = 10 << 20,
-                containerLogMaxFiles: UInt32 = 5, cgroupParent: String = "shoal", hostIP: String, cleanupOnExit: Bool = false) {
+                containerLogMaxFiles: UInt32 = 5, cgroupParent: String = "shoal", hostIP: String, cleanupOnExit: Bool = false,
+                network: NodeNetworkOptions? = nil) {
         self.dataDir = dataDir
         self.nodeName = nodeName
         self.maxBackoff = maxBackoff
@@ -35,6 +38,7 @@ public struct AgentConfig: Sendable {
         self.cgroupParent = cgroupParent
         self.hostIP = hostIP
         self.cleanupOnExit = cleanupOnExit
+        self.network = network
     }
 
     public var podsDir: String { dataDir + "/pods" }
@@ -55,6 +59,7 @@ struct AgentContext: Sendable {
     let images: ImageResolver
     let configurator: ContainerConfigurator
     let events: EventRecorder
+    let network: NodeNetwork
     let logger: Logger
     /// Called whenever a pod's status changes.
     let statusChanged: @Sendable (String, PodStatus) -> Void

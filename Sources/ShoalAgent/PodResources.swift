@@ -80,9 +80,25 @@ enum PodFiles {
 
     /// dnsPolicy Default (and ClusterFirst while there is no cluster DNS) takes the host's
     /// resolv.conf; None builds it from dnsConfig alone; dnsConfig merges in either case.
-    static func resolvConf(_ pod: Pod, host: String = (try? FileSystem.readString("/etc/resolv.conf")) ?? "") -> String {
+    /// As the kubelet writes it: with a cluster DNS server, ClusterFirst (for hostNetwork pods
+    /// only ClusterFirstWithHostNet) gets it with the Kubernetes search path and ndots:5;
+    /// Default, and ClusterFirst without one, get the host's; None only what dnsConfig says,
+    /// which is merged into the others too.
+    static func resolvConf(_ pod: Pod, clusterDNS: String?, domain: String = "cluster.local",
+                           host: String = (try? FileSystem.readString("/etc/resolv.conf")) ?? "") -> String {
         var nameservers: [String] = [], searches: [String] = [], options: [String] = []
-        if pod.spec.dnsPolicy != DNSPolicy.none {
+        let policy = pod.spec.dnsPolicy ?? .clusterFirst
+        let hostNetwork = pod.spec.hostNetwork ?? false
+        if let dns = clusterDNS, (policy == .clusterFirst && !hostNetwork) || (policy == .clusterFirstWithHostNet && hostNetwork) {
+            let ns = pod.metadata.namespace ?? "default"
+            nameservers = [dns]
+            searches = ["\(ns).svc.\(domain)", "svc.\(domain)", domain]
+            for line in host.split(separator: "\n") {
+                let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                if f.first == "search" || f.first == "domain" { searches += f.dropFirst() }
+            }
+            options = ["ndots:5"]
+        } else if policy != DNSPolicy.none {
             for line in host.split(separator: "\n") {
                 let f = line.split(separator: " ", omittingEmptySubsequences: true).flatMap { $0.split(separator: "\t") }.map(String.init)
                 guard let key = f.first else { continue }

@@ -57,6 +57,7 @@ extension PodWorker {
                 record.containers[i].pid = nil
             }
         }
+        if let ip = record.podIP { await ctx.network.restore(pod, uid: uid, ip: ip) }
         resumeProbers()
         persist()
         requestSync()
@@ -87,6 +88,7 @@ extension PodWorker {
         }
         try? ctx.cgroups.remove(config.cgroupPath)
         try? HostMounts.unmount(config.shmPath)
+        if let pod { await ctx.network.detach(pod, uid: uid) }
         try? PodVolumes.tearDown(podDir: dir)
         try? FileSystem.removeTree(dir)
         if let pod { try? FileSystem.removeTree(ctx.config.podLogDir(pod)) }

@@ -40,6 +40,8 @@ actor PodWorker {
     var syncRequested = false
     var wakeTask: Task<Void, Never>?
     var retryDelay: Double = 1
+    /// The node's DNS server, for the pod's resolv.conf (nil: the host's resolvers).
+    var clusterDNS: String?
     var lastStatus: PodStatus?
     var execCounter = 0
     /// Instances whose spawn is in flight. The sandbox may report a fast exit before the spawn
@@ -179,9 +181,22 @@ actor PodWorker {
     private func ensureSandbox() async -> Bool {
         if sandbox != nil { return true }
         do {
+            clusterDNS = await ctx.network.clusterDNS
             try writePodFiles()
             let config = sandboxConfig()
-            sandbox = try await PodSandbox.create(config, cgroups: ctx.cgroups, launcher: ctx.launcher, logger: logger)
+            let created = try await PodSandbox.create(config, cgroups: ctx.cgroups, launcher: ctx.launcher, logger: logger)
+            do {
+                if !config.hostNetwork {
+                    record.podIP = try await ctx.network.attach(pod, uid: uid, sandboxPID: created.pid)
+                    clusterDNS = await ctx.network.clusterDNS
+                    try writePodFiles()
+                }
+            } catch {
+                await created.destroy()
+                await ctx.network.detach(pod, uid: uid)
+                throw error
+            }
+            sandbox = created
             attachSandboxEvents()
             record.sandboxReady = true
             if record.startTime == nil { record.startTime = Time.now() }
@@ -226,7 +241,7 @@ actor PodWorker {
         let hostname = String((pod.spec.hostname ?? pod.metadata.name ?? "pod").prefix(63))
         try FileSystem.writeAtomically(podDir + "/etc-hosts", PodFiles.hosts(pod, hostname: hostname, podIP: record.podIP))
         try FileSystem.writeAtomically(podDir + "/etc-hostname", (pod.spec.hostNetwork == true ? hostHostname() : hostname) + "\n")
-        try FileSystem.writeAtomically(podDir + "/resolv.conf", PodFiles.resolvConf(pod))
+        try FileSystem.writeAtomically(podDir + "/resolv.conf", PodFiles.resolvConf(pod, clusterDNS: clusterDNS))
     }
 
     // MARK: restart-together
@@ -595,6 +610,8 @@ actor PodWorker {
         sandbox = nil
         ctx.events.record(pod, type: "Warning", reason: "SandboxChanged", message: "Pod sandbox changed, it will be killed and re-created.")
         await lost.destroy()
+        await ctx.network.detach(pod, uid: uid)
+        record.podIP = nil
         for i in record.containers.indices where record.containers[i].isRunning {
             record.containers[i].state = ContainerState(terminated: ContainerStateTerminated(
                 exitCode: 137, signal: SIGKILL, reason: "Error", message: "the pod sandbox ended",
@@ -683,6 +700,7 @@ actor PodWorker {
     func removeEverything() async {
         if let sandbox { await sandbox.destroy() }
         sandbox = nil
+        await ctx.network.detach(pod, uid: uid)
         do {
             try PodVolumes.tearDown(podDir: podDir)
             try FileSystem.removeTree(podDir)

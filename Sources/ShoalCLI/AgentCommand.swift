@@ -36,15 +36,34 @@ struct AgentOptions: ParsableArguments {
     @Flag(help: "On exit, stop every pod and remove what the agent made (else pods keep running and the next agent re-adopts them).")
     var cleanup = false
 
+    @Option(name: .customLong("pod-cidr"), help: "This node's pod CIDR, for an agent without a master (with one, the master assigns it). Without either, pods get loopback only.")
+    var podCIDR: String?
+
+    @Option(name: .customLong("network-namespace"), help: "A network namespace (a name under /run/netns, or a path) standing for the node: the pod bridge, the NAT rules and the DNS server go there instead of into the agent's own.")
+    var networkNamespace: String?
+
     var node: String { nodeName ?? hostName() }
 
-    func makeAgent(dataDir: String, logger: Logger) throws -> Agent {
+    /// The pod network, networked when a pod CIDR is given or a master will assign one.
+    func network(withMaster: Bool, clusterCIDR: String, serviceCIDR: String) throws -> NodeNetworkOptions? {
+        guard withMaster || podCIDR != nil else { return nil }
+        for (flag, value) in [("--pod-cidr", podCIDR), ("--cluster-cidr", clusterCIDR), ("--service-cluster-ip-range", serviceCIDR)] {
+            guard let value else { continue }
+            do { _ = try IPv4CIDR(parsing: value) } catch { throw ValidationError("\(flag): \(error)") }
+        }
+        var netns = networkNamespace
+        if let name = netns, !name.contains("/") { netns = "/run/netns/" + name }
+        if let path = netns, !FileSystem.exists(path) { throw ValidationError("--network-namespace: \(path) does not exist") }
+        return NodeNetworkOptions(podCIDR: podCIDR, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, networkNamespace: netns)
+    }
+
+    func makeAgent(dataDir: String, network: NodeNetworkOptions?, logger: Logger) throws -> Agent {
         guard getuid() == 0 else { fail("the agent runs pods with namespaces and cgroups, which needs root") }
         let store = try ImageStore(dataDir: dataDir, logger: logger)
         let config = AgentConfig(
             dataDir: dataDir, nodeName: node, maxBackoff: try parseDuration(maxBackoff),
             containerLogMaxSize: UInt64(try parseSize(logMaxSize)), containerLogMaxFiles: logMaxFiles, cgroupParent: cgroupParent,
-            hostIP: HostAddress.primaryIPv4() ?? "127.0.0.1", cleanupOnExit: cleanup)
+            hostIP: HostAddress.primaryIPv4() ?? "127.0.0.1", cleanupOnExit: cleanup, network: network)
         return try Agent(config: config, images: StoreImageResolver(store: store), logger: logger)
     }
 
@@ -77,12 +96,19 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("certificate-authority"), help: "The master's CA certificate (PEM), for an https server.")
     var certificateAuthority: String?
 
+    @Option(name: .customLong("cluster-cidr"), help: "The whole cluster's pod range (traffic within it is not masqueraded).")
+    var clusterCIDR: String = "10.42.0.0/16"
+
+    @Option(name: .customLong("service-cluster-ip-range"), help: "The range cluster IPs come from (routed to the node's NAT rules).")
+    var serviceCIDR: String = "10.43.0.0/16"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func run() async throws {
         let logger = makeLogger("shoal.agent", level: logLevel)
-        let agent = try options.makeAgent(dataDir: data.path, logger: logger)
+        let network = try options.network(withMaster: server != nil, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR)
+        let agent = try options.makeAgent(dataDir: data.path, network: network, logger: logger)
         try await agent.start(manifestsDir: options.manifests.map(absolute))
         let socket = await agent.config.socketPath
         if let server {
@@ -121,7 +147,8 @@ struct UpCommand: AsyncParsableCommand {
         let logger = makeLogger("shoal", level: logLevel)
         let m = try Master(config: try master.config(dataDir: data.path), logger: logger)
         try await m.start()
-        let agent = try agentOptions.makeAgent(dataDir: data.path, logger: logger)
+        let network = try agentOptions.network(withMaster: true, clusterCIDR: m.config.clusterCIDR, serviceCIDR: m.config.serviceCIDR)
+        let agent = try agentOptions.makeAgent(dataDir: data.path, network: network, logger: logger)
         try await agent.start(manifestsDir: agentOptions.manifests.map(absolute))
         let token = try m.nodeToken(for: agentOptions.node)
         let socket = await agent.config.socketPath

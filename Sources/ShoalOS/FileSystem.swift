@@ -130,6 +130,12 @@ public enum HostMounts {
         }
     }
 
+    /// Binds `source` (a file or a namespace such as /proc/PID/ns/net) onto `target`, which
+    /// must exist.
+    public static func bind(_ source: String, onto target: String) throws(SystemError) {
+        try sysCall("bind mount \(source)", path: target) { Glibc.mount(source, target, nil, UInt(MS_BIND), nil) }
+    }
+
     /// Unmounts, detaching if busy; a path that is not a mount point is fine.
     public static func unmount(_ path: String) throws(SystemError) {
         if umount2(path, 0) == 0 { return }

@@ -10,12 +10,31 @@ public enum NetNamespace: Sendable, Hashable, CustomStringConvertible {
     case host
     /// The namespace of a process, `/proc/<pid>/ns/net`: a pod's sandbox holds its pod's.
     case process(Int32)
+    /// A namespace file, such as /run/netns/NAME or a pinned one.
+    case path(String)
 
     public var description: String {
         switch self {
         case .host: return "host"
         case let .process(pid): return "/proc/\(pid)/ns/net"
+        case let .path(path): return path
         }
+    }
+
+    /// A close-on-exec socket created in this namespace (on the calling thread, which enters it
+    /// and leaves it again: call it from a thread of its own, never from Swift's pool).
+    func socket(_ family: Int32, _ type: Int32) -> Result<Int32, SystemError> {
+        if case .host = self {
+            let fd = Glibc.socket(family, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+            return fd < 0 ? .failure(SystemError("socket")) : .success(fd)
+        }
+        let path = description
+        let ns = open(path, O_RDONLY | O_CLOEXEC)
+        if ns < 0 { return .failure(SystemError("open", path: path)) }
+        let r = sh_socket_in_netns(ns, family, type, 0)
+        close(ns)
+        if r < 0 { return .failure(SystemError(r == -EREMCHG ? "setns back" : "socket in \(path)", errno: -r)) }
+        return .success(r)
     }
 }
 
@@ -59,18 +78,9 @@ public enum TCPClient {
         let addrLen = first.pointee.ai_addrlen
 
         let fd: Int32
-        switch namespace {
-        case .host:
-            fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 { return .failure(SystemError("socket")) }
-        case let .process(pid):
-            let path = "/proc/\(pid)/ns/net"
-            let ns = open(path, O_RDONLY | O_CLOEXEC)
-            if ns < 0 { return .failure(SystemError("open", path: path)) }
-            let r = sh_socket_in_netns(ns, family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            close(ns)
-            if r < 0 { return .failure(SystemError(r == -EREMCHG ? "setns back" : "socket in \(path)", errno: -r)) }
-            fd = r
+        switch namespace.socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)) {
+        case let .success(s): fd = s
+        case let .failure(e): return .failure(e)
         }
         if Glibc.connect(fd, addr, addrLen) == 0 { return .success(fd) }
         guard errno == EINPROGRESS || errno == EINTR else {
@@ -132,18 +142,9 @@ public enum TCPListener {
         defer { freeaddrinfo(list) }
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
         let fd: Int32
-        switch namespace {
-        case .host:
-            fd = socket(first.pointee.ai_family, type | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 { return .failure(SystemError("socket")) }
-        case let .process(pid):
-            let path = "/proc/\(pid)/ns/net"
-            let ns = open(path, O_RDONLY | O_CLOEXEC)
-            if ns < 0 { return .failure(SystemError("open", path: path)) }
-            let r = sh_socket_in_netns(ns, first.pointee.ai_family, type, 0)
-            close(ns)
-            if r < 0 { return .failure(SystemError("socket in \(path)", errno: -r)) }
-            fd = r
+        switch namespace.socket(first.pointee.ai_family, type) {
+        case let .success(s): fd = s
+        case let .failure(e): return .failure(e)
         }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))

@@ -137,10 +137,14 @@ final class CLIHarness: @unchecked Sendable {
     let manifests: String
     let cgroupParent: String
     let binary = FileSystem.executableDirectory() + "/shoal"
+    /// The network namespace standing for the node of `startCluster`: the pod bridge, the NAT
+    /// rules and the DNS server go there, never into the host's.
+    let netns: String
     private var agent: Process?
 
     init() throws {
         let name = "shoal-it-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        netns = name
         dataDir = "/tmp/" + name
         manifests = dataDir + "/manifests"
         cgroupParent = name
@@ -159,11 +163,15 @@ final class CLIHarness: @unchecked Sendable {
     }
 
     /// `shoal up`: master and agent in one process, on a free port; returns when the node is Ready.
-    func startCluster() async throws {
+    func startCluster(_ extra: [String] = []) async throws {
+        let made = try await runProcess("/usr/sbin/ip", ["netns", "add", netns])
+        guard made.code == 0 else { throw TestFailure("ip netns add \(netns): \(made.err)") }
+        _ = try await inNode("ip", "link", "set", "lo", "up")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["up", "--data-dir", dataDir, "--manifests", manifests, "--cgroup-parent", cgroupParent, "--cleanup",
-                       "--max-backoff", "1s", "--bind-address", "127.0.0.1", "--secure-port", "0", "--node-name", "node-1"]
+                       "--max-backoff", "1s", "--bind-address", "127.0.0.1", "--secure-port", "0", "--node-name", "node-1",
+                       "--network-namespace", netns] + extra
         p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: createLog()))
         try p.run()
@@ -235,11 +243,39 @@ final class CLIHarness: @unchecked Sendable {
     }
 
     /// Whatever happens in the test: the agent ends (its --cleanup removes the pods), then the data dir.
+    /// A command run in the node's network namespace.
+    func inNode(_ args: String...) async throws -> (code: Int32, out: String, err: String) {
+        try await runProcess("/usr/sbin/ip", ["netns", "exec", netns] + args)
+    }
+
+    /// Stops `shoal up` (SIGTERM: with --cleanup it stops the pods and removes its network).
+    func stopCluster() async throws {
+        guard let p = agent else { return }
+        p.terminate()
+        try await offPool { p.waitUntilExit() }
+    }
+
+    /// What is left in the node's namespace besides loopback: links, nftables tables.
+    func networkLeftovers() async throws -> [String] {
+        let links = try await inNode("ip", "-o", "link", "show").out.split(separator: "\n").compactMap { line -> String? in
+            let name = line.split(separator: ":").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return name == "lo" ? nil : "link " + name
+        }
+        let tables = try await inNode("nft", "list", "tables").out.split(separator: "\n").map { "nft " + $0 }
+        return links + tables
+    }
+
     func removeEverything() {
         if let p = agent, p.isRunning {
             p.terminate()
             p.waitUntilExit()
         }
+        let del = Process()
+        del.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        del.arguments = ["netns", "del", netns]
+        del.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        if (try? del.run()) != nil { del.waitUntilExit() }
+        for mp in HostMounts.mountPoints(under: dataDir) { try? HostMounts.unmount(mp) }
         try? FileSystem.removeTree(dataDir)
     }
 }

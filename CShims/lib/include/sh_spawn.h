@@ -20,3 +20,17 @@ struct sh_sandbox_spawn {
 // returns -errno and, when the child got as far as running, *failed_step says where:
 // 1 signals, 2 cgroup, 3 fds, 4 execve.
 int sh_spawn_sandbox(const struct sh_sandbox_spawn *spec, pid_t *pid, int *pidfd, int *failed_step);
+
+// A helper program (ip, nft, a CNI plugin) run by the agent: its stdin, stdout and stderr are
+// the given fds, and with netns_fd >= 0 it runs in that network namespace (the node's, when
+// the node's pods live in a namespace other than the agent's own).
+struct sh_command_spawn {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int stdio[3];
+    int netns_fd;  // -1: the agent's network namespace
+};
+
+// clone3 + (setns) + execve, reporting like sh_spawn_sandbox: 1 signals, 2 setns, 3 fds, 4 execve.
+int sh_spawn_command(const struct sh_command_spawn *spec, pid_t *pid, int *pidfd, int *failed_step);

@@ -26,6 +26,7 @@ extension Agent {
             ctx.events.onEvent { [weak session] event in session?.enqueue(event) }
         }
         await session.start()
+        if ctx.network.enabled { await session.watchNetwork(ctx.network) }
         logger.info("reporting to the master", metadata: ["master": "\(master.client.endpoint)", "node": "\(master.nodeName)"])
     }
 

@@ -167,6 +167,7 @@ struct MasterAPI: Sendable {
         return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
     }
 
+    static let nodes = "/api/v1/nodes"
     static func node(_ name: String) -> String { "/api/v1/nodes/\(escape(name))" }
     static func pods(_ namespace: String) -> String { "/api/v1/namespaces/\(escape(namespace))/pods" }
     static func pod(_ namespace: String, _ name: String) -> String { pods(namespace) + "/" + escape(name) }

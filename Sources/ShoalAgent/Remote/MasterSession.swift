@@ -73,6 +73,32 @@ actor MasterSession {
         ]
     }
 
+    /// Follows what the node's network is made from: its own Node (for spec.podCIDR), and the
+    /// services and endpoint slices the proxy programs.
+    func watchNetwork(_ network: NodeNetwork) {
+        let log = logger
+        let node = nodeName
+        func watch(_ path: String, _ what: String, _ onChange: @escaping @Sendable ([JSONValue]) async -> Void) -> Task<Void, Never> {
+            let w = ListWatch(api: api, path: path, what: what, logger: log, onChange: onChange)
+            let delay = options.maxRetryDelay
+            return Task { await w.run(maxRetryDelay: delay) }
+        }
+        tasks.append(watch(MasterAPI.nodes + "?fieldSelector=" + MasterAPI.escape("metadata.name=" + node), "node \(node)") { nodes in
+            guard let cidr = nodes.first?["spec"]?["podCIDR"]?.stringValue, !cidr.isEmpty else { return }
+            do {
+                try await network.configure(podCIDR: cidr)
+            } catch {
+                log.error("pod network setup failed", metadata: ["podCIDR": "\(cidr)", "error": "\(error)"])
+            }
+        })
+        tasks.append(watch("/api/v1/services", "services") { items in
+            await network.setServices(items.compactMap { try? $0.decode(Service.self) })
+        })
+        tasks.append(watch("/apis/discovery.k8s.io/v1/endpointslices", "endpoint slices") { items in
+            await network.setSlices(items.compactMap { try? $0.decode(EndpointSlice.self) })
+        })
+    }
+
     func stop() async {
         for t in tasks { t.cancel() }
         wake.finish()

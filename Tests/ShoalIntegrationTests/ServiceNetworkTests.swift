@@ -1,0 +1,209 @@
+import Foundation
+import ShoalAPI
+import ShoalOS
+import Testing
+
+/// Pod networking and Services end to end: `shoal up` with its node in a network namespace the
+/// test made, pods with httpd answering their own name, and traffic from the node, from pods
+/// and to themselves. Every packet stays inside that namespace.
+@Suite(.enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/kubectl"), "needs root and kubectl"))
+struct ServiceNetworkTests {
+    static func echoPod(_ name: String, extra: String = "", hostPort: Int? = nil) -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: \(name)
+          labels: {app: echo}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: httpd
+            image: busybox
+            command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /www"]
+            ports: [{containerPort: 8080, name: http\(hostPort.map { ", hostPort: \($0)" } ?? "")}]
+        \(extra)
+        """
+    }
+
+    static let readiness = """
+            readinessProbe:
+              exec: {command: ["cat", "/tmp/ready"]}
+              periodSeconds: 1
+              failureThreshold: 1
+        """
+
+    /// `busybox wget` from the node's namespace: the body, or nil when it failed. (Its -T option
+    /// crashes Debian's static busybox 1.35, hence `timeout`.)
+    func fetch(_ cli: CLIHarness, _ url: String) async throws -> String? {
+        let r = try await cli.inNode("timeout", "5", "busybox", "wget", "-q", "-O", "-", url)
+        return r.code == 0 ? r.out.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    func fetchMany(_ cli: CLIHarness, _ url: String, _ n: Int) async throws -> [String] {
+        var out: [String] = []
+        for _ in 0..<n { out.append(try await fetch(cli, url) ?? "FAILED") }
+        return out
+    }
+
+    @Test func podIPsServicesRoundRobinNodePortsHostPortsAndCleanup() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        let podCIDR = try await cli.kubectl("get", "node", "node-1", "-o", "jsonpath={.spec.podCIDR}").out
+        #expect(podCIDR == "10.42.0.0/24")
+
+        let manifests = [ServiceNetworkTests.echoPod("echo-a", hostPort: 8088),
+                         ServiceNetworkTests.echoPod("echo-b", extra: ServiceNetworkTests.readiness)].joined(separator: "\n---\n")
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: manifests).code == 0)
+        let run = try await cli.kubectl("run", "client", "--image=busybox", "--", "sleep", "3600")
+        #expect(run.code == 0, "\(run)")
+        var listed = ""
+        do {
+            try await waitUntil(timeout: 30) {
+                listed = try await cli.kubectl("get", "pods", "--no-headers").out
+                return listed.split(separator: "\n").filter { $0.split(separator: " ").prefix(3).joined(separator: " ").hasSuffix("1/1 Running") }.count == 3
+            }
+        } catch {
+            Issue.record("pods not running: \(listed)")
+            throw error
+        }
+        // Pod IPs from the node's CIDR, in status.podIP and podIPs, shown by get -o wide.
+        var ips: [String: String] = [:]
+        for pod in ["echo-a", "echo-b", "client"] {
+            let ip = try await cli.kubectl("get", "pod", pod, "-o", "jsonpath={.status.podIP} {.status.podIPs[0].ip}").out
+            let parts = ip.split(separator: " ").map(String.init)
+            #expect(parts.count == 2 && parts[0] == parts[1] && parts[0].hasPrefix("10.42.0."), "\(pod): \(ip)")
+            ips[pod] = parts.first ?? ""
+        }
+        #expect(Set(ips.values).count == 3)
+        let wide = try await cli.kubectl("get", "pod", "echo-a", "-o", "wide").out
+        #expect(wide.contains(ips["echo-a"]!), "\(wide)")
+
+        // Pod to pod, node to pod, pod to node.
+        #expect(try await cli.kubectl("exec", "client", "--", "wget", "-q", "-O", "-", "http://\(ips["echo-a"]!):8080/").out == "echo-a\n")
+        #expect(try await fetch(cli, "http://\(ips["echo-b"]!):8080/") == "echo-b")
+        #expect(try await cli.kubectl("exec", "client", "--", "ping", "-c", "1", "-W", "2", "10.42.0.1").code == 0)
+
+        // A NodePort service by port name; successive requests alternate between the pods.
+        let created = try await cli.kubectl("create", "service", "nodeport", "echo", "--tcp=80:http", "--node-port=30080")
+        #expect(created.code == 0, "\(created)")
+        let clusterIP = try await cli.kubectl("get", "svc", "echo", "-o", "jsonpath={.spec.clusterIP}").out
+        try await waitUntil(timeout: 10) { Set(try await fetchMany(cli, "http://\(clusterIP)/", 2)) == ["echo-a", "echo-b"] }
+        let answers = try await fetchMany(cli, "http://\(clusterIP)/", 6)
+        #expect(Set(answers) == ["echo-a", "echo-b"], "\(answers)")
+        #expect(zip(answers, answers.dropFirst()).allSatisfy { $0 != $1 }, "not round-robin: \(answers)")
+        // On 127.0.0.1 and on the node's address.
+        #expect(Set(try await fetchMany(cli, "http://127.0.0.1:30080/", 4)) == ["echo-a", "echo-b"])
+        #expect(Set(try await fetchMany(cli, "http://10.42.0.1:30080/", 4)) == ["echo-a", "echo-b"])
+        // From a pod, and from an endpoint to its own service (hairpin).
+        let fromPod = try await cli.kubectl("exec", "client", "--", "sh", "-c", "for i in 1 2 3 4; do wget -q -O - http://\(clusterIP)/; done").out
+        #expect(Set(fromPod.split(separator: "\n")) == ["echo-a", "echo-b"], "\(fromPod)")
+        let hairpin = try await cli.kubectl("exec", "echo-a", "--", "sh", "-c", "for i in 1 2 3 4; do wget -q -O - http://\(clusterIP)/; done").out
+        #expect(Set(hairpin.split(separator: "\n")) == ["echo-a", "echo-b"], "\(hairpin)")
+        // hostPort, from the node's loopback.
+        #expect(try await fetch(cli, "http://127.0.0.1:8088/") == "echo-a")
+
+        // DNS from a pod: the kubelet's resolv.conf; the service by its full name and through
+        // the search path; a headless service's pods and SRV records; names that do not exist.
+        // (Only cluster names: others would be forwarded to the host's resolvers.)
+        let resolv = try await cli.kubectl("exec", "client", "--", "cat", "/etc/resolv.conf").out
+        #expect(resolv == "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.42.0.1\noptions ndots:5\n"
+                || resolv.hasPrefix("search default.svc.cluster.local svc.cluster.local cluster.local "), "\(resolv)")
+        let lookup = try await cli.kubectl("exec", "client", "--", "nslookup", "echo.default.svc.cluster.local.").out
+        #expect(lookup.contains("Address: \(clusterIP)"), "\(lookup)")
+        let byShortName = try await cli.kubectl("exec", "client", "--", "wget", "-q", "-O", "-", "http://echo/").out
+        #expect(byShortName == "echo-a\n" || byShortName == "echo-b\n", "\(byShortName)")
+        let headless = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: peers}
+        spec:
+          clusterIP: None
+          selector: {app: echo}
+          ports: [{name: http, port: 8080}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: headless).code == 0)
+        try await waitUntil(timeout: 10) {
+            let a = try await cli.kubectl("exec", "client", "--", "nslookup", "peers.default.svc.cluster.local.").out
+            return a.contains("Address: \(ips["echo-a"]!)") && a.contains("Address: \(ips["echo-b"]!)")
+        }
+        let srv = try await cli.kubectl("exec", "client", "--", "nslookup", "-type=SRV", "_http._tcp.peers.default.svc.cluster.local.").out
+        #expect(srv.contains("8080 \(ips["echo-a"]!.replacingOccurrences(of: ".", with: "-")).peers.default.svc.cluster.local"), "\(srv)")
+        let missing = try await cli.kubectl("exec", "client", "--", "nslookup", "nope.default.svc.cluster.local.")
+        #expect(missing.code != 0 && missing.out.contains("NXDOMAIN"), "\(missing)")
+
+        // A pod that turns not-ready gets no more traffic; ready again, it does.
+        _ = try await cli.kubectl("exec", "echo-b", "--", "rm", "/tmp/ready")
+        try await waitUntil(timeout: 10) {
+            try await cli.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=echo", "-o",
+                                  "jsonpath={.items[0].endpoints[?(@.conditions.ready==false)].addresses[0]}").out == ips["echo-b"]
+        }
+        try await waitUntil(timeout: 5) { Set(try await fetchMany(cli, "http://\(clusterIP)/", 4)) == ["echo-a"] }
+        _ = try await cli.kubectl("exec", "echo-b", "--", "touch", "/tmp/ready")
+        try await waitUntil(timeout: 10) { Set(try await fetchMany(cli, "http://\(clusterIP)/", 4)) == ["echo-a", "echo-b"] }
+
+        // A selector matching nothing: refused at once, not hung.
+        #expect(try await cli.kubectl("create", "service", "clusterip", "nothing", "--tcp=80:8080").code == 0)
+        let nothingIP = try await cli.kubectl("get", "svc", "nothing", "-o", "jsonpath={.spec.clusterIP}").out
+        try await waitUntil(timeout: 5) { try await cli.inNode("nft", "list", "map", "ip", "shoal", "no_endpoint_services").out.contains(nothingIP) }
+        let began = Date()
+        do {
+            let fd = try await TCPClient.connect(host: nothingIP, port: 80, in: .path("/run/netns/" + cli.netns), timeout: 3)
+            fd.close()
+            Issue.record("a service without endpoints accepted a connection")
+        } catch {
+            #expect(error.errno == ECONNREFUSED, "\(error)")
+        }
+        #expect(Date().timeIntervalSince(began) < 0.5)
+
+        // Deleting the service removes its rules.
+        #expect(try await cli.kubectl("delete", "svc", "echo").code == 0)
+        try await waitUntil(timeout: 5) { !(try await cli.inNode("nft", "list", "table", "ip", "shoal").out.contains(clusterIP)) }
+        #expect(try await fetch(cli, "http://127.0.0.1:30080/") == nil)
+
+        // Deleting a pod releases its address.
+        let ipamFile = cli.dataDir + "/network/ipam/shoal/" + ips["client"]!
+        #expect(FileSystem.exists(ipamFile))
+        #expect(try await cli.kubectl("delete", "pod", "client", "--grace-period=1").code == 0)
+        #expect(!FileSystem.exists(ipamFile))
+
+        // --cleanup: no table, bridge or veth is left.
+        try await cli.stopCluster()
+        let left = try await cli.networkLeftovers()
+        #expect(left.isEmpty, "\(left)")
+        #expect(HostMounts.mountPoints(under: cli.dataDir).isEmpty)
+    }
+
+    @Test func aPodKeepsItsAddressAcrossRestartTogether() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        // The first run fails after a while (the emptyDir remembers), the pod restarts together.
+        let pod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: flaky}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: main
+            image: busybox
+            command: ["sh", "-c", "if [ -f /data/once ]; then exec sleep 3600; fi; touch /data/once; sleep 2; exit 1"]
+            volumeMounts: [{name: data, mountPath: /data}]
+          volumes: [{name: data, emptyDir: {}}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: pod).code == 0)
+        var before = ""
+        try await waitUntil(timeout: 30) {
+            before = try await cli.kubectl("get", "pod", "flaky", "-o", "jsonpath={.status.podIP}").out
+            return !before.isEmpty
+        }
+        try await waitUntil(timeout: 30) {
+            try await cli.kubectl("get", "pod", "flaky", "-o", "jsonpath={.status.containerStatuses[0].restartCount} {.status.phase}").out == "1 Running"
+        }
+        #expect(try await cli.kubectl("get", "pod", "flaky", "-o", "jsonpath={.status.podIP}").out == before)
+    }
+}
