@@ -10,15 +10,17 @@ public struct NodeNetworkOptions: Sendable, Equatable {
     public var podCIDR: String?
     public var clusterCIDR: String
     public var serviceCIDR: String
+    public var loadBalancerCIDR: String?
     /// The network namespace standing for the node (a lab node's or a test's); nil: the agent's own.
     public var networkNamespace: String?
     public var bridge: String
 
     public init(podCIDR: String? = nil, clusterCIDR: String = "10.42.0.0/16", serviceCIDR: String = "10.43.0.0/16",
-                networkNamespace: String? = nil, bridge: String = "shoal0") {
+                loadBalancerCIDR: String? = nil, networkNamespace: String? = nil, bridge: String = "shoal0") {
         self.podCIDR = podCIDR
         self.clusterCIDR = clusterCIDR
         self.serviceCIDR = serviceCIDR
+        self.loadBalancerCIDR = loadBalancerCIDR
         self.networkNamespace = networkNamespace
         self.bridge = bridge
     }
@@ -58,10 +60,11 @@ actor NodeNetwork {
     /// Sets the node's pod CIDR up (once: Kubernetes never changes a node's podCIDR).
     func configure(podCIDR text: String) async throws {
         guard let options, pods == nil else { return }
-        let config = PodNetworkConfig(
+        var config = PodNetworkConfig(
             podCIDR: try IPv4CIDR(parsing: text), clusterCIDR: try IPv4CIDR(parsing: options.clusterCIDR),
             serviceCIDR: try IPv4CIDR(parsing: options.serviceCIDR), bridge: options.bridge,
             networkNamespace: options.networkNamespace, stateDirectory: stateDirectory)
+        config.loadBalancerCIDR = try options.loadBalancerCIDR.map { try IPv4CIDR(parsing: $0) }
         let network = PodNetwork(config: config, logger: logger)
         try await network.prepare()
         let proxy = ServiceProxy(

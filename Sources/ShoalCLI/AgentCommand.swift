@@ -45,16 +45,18 @@ struct AgentOptions: ParsableArguments {
     var node: String { nodeName ?? hostName() }
 
     /// The pod network, networked when a pod CIDR is given or a master will assign one.
-    func network(withMaster: Bool, clusterCIDR: String, serviceCIDR: String) throws -> NodeNetworkOptions? {
+    func network(withMaster: Bool, clusterCIDR: String, serviceCIDR: String, loadBalancerCIDR: String?) throws -> NodeNetworkOptions? {
         guard withMaster || podCIDR != nil else { return nil }
-        for (flag, value) in [("--pod-cidr", podCIDR), ("--cluster-cidr", clusterCIDR), ("--service-cluster-ip-range", serviceCIDR)] {
+        for (flag, value) in [("--pod-cidr", podCIDR), ("--cluster-cidr", clusterCIDR), ("--service-cluster-ip-range", serviceCIDR),
+                              ("--load-balancer-ip-range", loadBalancerCIDR)] {
             guard let value else { continue }
             do { _ = try IPv4CIDR(parsing: value) } catch { throw ValidationError("\(flag): \(error)") }
         }
         var netns = networkNamespace
         if let name = netns, !name.contains("/") { netns = "/run/netns/" + name }
         if let path = netns, !FileSystem.exists(path) { throw ValidationError("--network-namespace: \(path) does not exist") }
-        return NodeNetworkOptions(podCIDR: podCIDR, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, networkNamespace: netns)
+        return NodeNetworkOptions(podCIDR: podCIDR, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, loadBalancerCIDR: loadBalancerCIDR,
+                                  networkNamespace: netns)
     }
 
     func makeAgent(dataDir: String, network: NodeNetworkOptions?, logger: Logger) throws -> Agent {
@@ -102,12 +104,15 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("service-cluster-ip-range"), help: "The range cluster IPs come from (routed to the node's NAT rules).")
     var serviceCIDR: String = "10.43.0.0/16"
 
+    @Option(name: .customLong("load-balancer-ip-range"), help: "The master's LoadBalancer range, if it has one (routed to the node's NAT rules).")
+    var loadBalancerCIDR: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func run() async throws {
         let logger = makeLogger("shoal.agent", level: logLevel)
-        let network = try options.network(withMaster: server != nil, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR)
+        let network = try options.network(withMaster: server != nil, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, loadBalancerCIDR: loadBalancerCIDR)
         let agent = try options.makeAgent(dataDir: data.path, network: network, logger: logger)
         try await agent.start(manifestsDir: options.manifests.map(absolute))
         let socket = await agent.config.socketPath
@@ -147,7 +152,8 @@ struct UpCommand: AsyncParsableCommand {
         let logger = makeLogger("shoal", level: logLevel)
         let m = try Master(config: try master.config(dataDir: data.path), logger: logger)
         try await m.start()
-        let network = try agentOptions.network(withMaster: true, clusterCIDR: m.config.clusterCIDR, serviceCIDR: m.config.serviceCIDR)
+        let network = try agentOptions.network(withMaster: true, clusterCIDR: m.config.clusterCIDR, serviceCIDR: m.config.serviceCIDR,
+                                                loadBalancerCIDR: m.config.loadBalancerCIDR)
         let agent = try agentOptions.makeAgent(dataDir: data.path, network: network, logger: logger)
         try await agent.start(manifestsDir: agentOptions.manifests.map(absolute))
         let token = try m.nodeToken(for: agentOptions.node)

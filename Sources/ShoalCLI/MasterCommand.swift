@@ -33,6 +33,9 @@ struct MasterOptions: ParsableArguments {
     @Option(name: .customLong("node-cidr-mask-size"), help: "The prefix length of each node's pod CIDR.")
     var nodeCIDRMaskSize: Int = 24
 
+    @Option(name: .customLong("load-balancer-ip-range"), help: "The IPv4 range LoadBalancer services' addresses come from (default: the nodes' own addresses, as k3s's service load balancer).")
+    var loadBalancerCIDR: String?
+
     func config(dataDir: String) throws -> MasterConfig {
         var c = MasterConfig(dataDir: dataDir)
         c.bindAddress = bindAddress
@@ -43,6 +46,7 @@ struct MasterOptions: ParsableArguments {
         c.serviceCIDR = serviceCIDR
         c.clusterCIDR = clusterCIDR
         c.nodeCIDRMaskSize = nodeCIDRMaskSize
+        c.loadBalancerCIDR = loadBalancerCIDR
         let bounds = nodePortRange.split(separator: "-", omittingEmptySubsequences: false)
         guard bounds.count == 2, let lo = Int32(bounds[0]), let hi = Int32(bounds[1]), lo <= hi else {
             throw ValidationError("invalid --service-node-port-range \(nodePortRange): want FIRST-LAST, such as 30000-32767")

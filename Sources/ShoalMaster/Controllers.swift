@@ -12,6 +12,7 @@ extension Master {
             Task { await self.runNamespaceController() },
             Task { await self.runEndpointsController() },
             Task { await self.runNodeIPAM() },
+            Task { await self.runLoadBalancerController() },
         ]
         controllers.withLock { $0 = tasks }
     }

@@ -26,6 +26,8 @@ public struct MasterConfig: Sendable {
     /// --cluster-cidr: the pod network, cut into one --node-cidr-mask-size block per node.
     public var clusterCIDR = "10.42.0.0/16"
     public var nodeCIDRMaskSize = 24
+    /// --load-balancer-ip-range: LoadBalancer addresses; nil: the nodes' own addresses.
+    public var loadBalancerCIDR: String?
 
     public init(dataDir: String) { self.dataDir = dataDir }
 
@@ -37,6 +39,13 @@ public struct MasterConfig: Sendable {
         if services.prefixLength > 29 { throw .invalid("--service-cluster-ip-range", "\(services) is too small: it needs room for at least 8 addresses") }
         if services.prefixLength < 12 { throw .invalid("--service-cluster-ip-range", "\(services) is too large: at most a /12 (2^20 addresses)") }
         if services.overlaps(cluster) { throw .invalid("--service-cluster-ip-range", "\(services) overlaps --cluster-cidr \(cluster)") }
+        if let text = loadBalancerCIDR {
+            let pool: IPv4CIDR
+            do { pool = try IPv4CIDR(parsing: text) } catch { throw .invalid("--load-balancer-ip-range", "\(error)") }
+            for (flag, other) in [("--service-cluster-ip-range", services), ("--cluster-cidr", cluster)] where pool.overlaps(other) {
+                throw .invalid("--load-balancer-ip-range", "\(pool) overlaps \(flag) \(other)")
+            }
+        }
         guard (cluster.prefixLength...30).contains(nodeCIDRMaskSize) else {
             throw .invalid("--node-cidr-mask-size", "\(nodeCIDRMaskSize) must be between the cluster CIDR's prefix length (\(cluster.prefixLength)) and 30")
         }
@@ -69,6 +78,7 @@ public final class Master: Sendable {
     let registry: Registry
     let services: ServiceAllocator
     let clusterCIDR: IPv4CIDR
+    let loadBalancerPool: IPv4CIDR?
     let tokens: TokenStore
     let ca: CertificateAuthority
     let logger: Logger
@@ -84,6 +94,7 @@ public final class Master: Sendable {
         let networks = try config.networks()
         services = ServiceAllocator(serviceCIDR: networks.services, nodePorts: config.nodePortRange)
         clusterCIDR = networks.cluster
+        loadBalancerPool = try? config.loadBalancerCIDR.map { try IPv4CIDR(parsing: $0) }
         store = try Store(path: config.masterDir + "/state.db", options: config.store, logger: logger)
         registry = Registry(store: store, defaultTolerationSeconds: config.defaultTolerationSeconds, services: services)
         ca = try CertificateAuthority.loadOrCreate(directory: config.masterDir + "/pki")

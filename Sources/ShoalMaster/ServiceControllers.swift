@@ -137,6 +137,34 @@ extension Master {
         }
     }
 
+    // MARK: load balancers
+
+    /// Like k3s's service load balancer: a LoadBalancer service's status.loadBalancer.ingress
+    /// is an address from --load-balancer-ip-range or, without one, the Ready nodes' addresses.
+    /// The agents' proxies then take traffic to it like a NodePort.
+    func runLoadBalancerController() async {
+        await onChanges(["/registry/services/", "/registry/nodes/"]) { [self] in
+            syncLoadBalancers()
+        }
+    }
+
+    func syncLoadBalancers() {
+        guard let services = listAll(Resources.services, as: Service.self), let nodes = listAll(Resources.nodes, as: Node.self) else { return }
+        let nodeIPs = nodes.filter(\.isReady).flatMap { n in (n.status?.addresses ?? []).filter { $0.type == "InternalIP" }.map(\.address) }
+        let wanted = LoadBalancerAllocator.ingress(services, pool: loadBalancerPool, nodeIPs: nodeIPs.sorted())
+        for s in services {
+            let key = LoadBalancerAllocator.key(s)
+            let want = wanted[key] ?? []
+            let have = (s.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
+            guard want != have else { continue }
+            _ = try? registry.modify(Resources.services, namespace: s.metadata.namespace, name: s.metadata.name ?? "", subresource: "status") { (obj) throws(APIError) -> JSONValue in
+                var obj = obj
+                obj["status"] = ["loadBalancer": want.isEmpty ? [:] : ["ingress": .array(want.map { ["ip": .string($0), "ipMode": "VIP"] })]]
+                return obj
+            }
+        }
+    }
+
     // MARK: the kubernetes service
 
     /// `default/kubernetes`: the API server at the first service address, its endpoints this

@@ -15,6 +15,8 @@ public struct PodNetworkConfig: Sendable, Equatable {
     /// Routed onto the bridge so the node's own connections to cluster IPs reach the NAT rules
     /// (this kernel has no dummy link to hold them).
     public var serviceCIDR: IPv4CIDR
+    /// LoadBalancer addresses, routed onto the bridge like the service CIDR.
+    public var loadBalancerCIDR: IPv4CIDR?
     public var bridge: String
     /// The network namespace that stands for the node (a lab node's, or a test's); nil: the
     /// agent's own.
@@ -100,7 +102,9 @@ public actor PodNetwork {
         if !exists { try await must("create bridge", "link", "add", config.bridge, "type", "bridge") }
         try await must("address the bridge", "addr", "replace", "\(config.gateway)/\(config.podCIDR.prefixLength)", "dev", config.bridge)
         try await must("bring the bridge up", "link", "set", config.bridge, "up")
-        try await must("route the service CIDR", "route", "replace", config.serviceCIDR.description, "dev", config.bridge, "src", config.gateway.description)
+        for cidr in [config.serviceCIDR] + (config.loadBalancerCIDR.map { [$0] } ?? []) {
+            try await must("route \(cidr) to the bridge", "route", "replace", cidr.description, "dev", config.bridge, "src", config.gateway.description)
+        }
         for key in ["net.ipv4.ip_forward", "net.ipv4.conf.all.route_localnet"] {
             let out = try await HostCommand("/usr/sbin/sysctl", ["-qw", key + "=1"], networkNamespace: config.networkNamespace).run()
             guard out.succeeded else { throw PodNetworkError.setup("sysctl \(key)", underlying: out.stderrText) }

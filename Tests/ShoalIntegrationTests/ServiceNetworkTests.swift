@@ -206,4 +206,60 @@ struct ServiceNetworkTests {
         }
         #expect(try await cli.kubectl("get", "pod", "flaky", "-o", "jsonpath={.status.podIP}").out == before)
     }
+
+    @Test func loadBalancerAddressesClientIPAffinityAndPortForwardToAService() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster(["--load-balancer-ip-range", "10.44.0.0/29"])
+        let manifests = [ServiceNetworkTests.echoPod("echo-a"), ServiceNetworkTests.echoPod("echo-b")].joined(separator: "\n---\n")
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: manifests).code == 0)
+        #expect(try await cli.kubectl("wait", "--for=condition=Ready", "pod/echo-a", "pod/echo-b", "--timeout=30s").code == 0)
+
+        // A LoadBalancer gets the pool's first address, shown by kubectl, and balances like a NodePort.
+        let first = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: lb}
+        spec: {type: LoadBalancer, selector: {app: echo}, ports: [{port: 80, targetPort: 8080}]}
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: first).code == 0)
+        try await waitUntil(timeout: 10) {
+            try await cli.kubectl("get", "svc", "lb", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}").out == "10.44.0.1"
+        }
+        let row = try await cli.kubectl("get", "svc", "lb").out
+        #expect(row.contains("LoadBalancer   10.43.") && row.contains("10.44.0.1     80:3"), "\(row)")
+        try await waitUntil(timeout: 10) { Set(try await fetchMany(cli, "http://10.44.0.1/", 4)) == ["echo-a", "echo-b"] }
+        // A second one asking for an address gets it.
+        let second = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: lb2}
+        spec: {type: LoadBalancer, loadBalancerIP: 10.44.0.5, selector: {app: echo}, ports: [{port: 81, targetPort: 8080}]}
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: second).code == 0)
+        try await waitUntil(timeout: 10) {
+            try await cli.kubectl("get", "svc", "lb2", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}").out == "10.44.0.5"
+        }
+
+        // ClientIP affinity: one client keeps landing on one pod.
+        let sticky = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: sticky}
+        spec: {selector: {app: echo}, sessionAffinity: ClientIP, ports: [{port: 80, targetPort: http}]}
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: sticky).code == 0)
+        let stickyIP = try await cli.kubectl("get", "svc", "sticky", "-o", "jsonpath={.spec.clusterIP}").out
+        try await waitUntil(timeout: 10) { try await fetch(cli, "http://\(stickyIP)/") != nil }
+        let answers = try await fetchMany(cli, "http://\(stickyIP)/", 6)
+        #expect(Set(answers).count == 1 && answers.first != "FAILED", "\(answers)")
+
+        // kubectl port-forward svc/NAME picks a pod behind the service and its target port.
+        let forward = try PortForward(kubectl: "/usr/bin/kubectl", kubeconfig: cli.dataDir + "/kubeconfig", target: "svc/lb", ports: ":80")
+        defer { forward.stop() }
+        let port = try await forward.localPort()
+        let answer = try await httpGet(port: port)
+        #expect(answer.hasSuffix("echo-a\n") || answer.hasSuffix("echo-b\n"), "\(answer)")
+    }
 }

@@ -229,3 +229,30 @@ import Testing
         #expect(throws: Protobuf.DecodeError.self) { try Protobuf.decode(Protobuf.magic + [0x0A, 0x05, 0x01]) }
     }
 }
+
+@Suite struct LoadBalancerAllocatorTests {
+    func lb(_ name: String, requested: String? = nil, has: String? = nil, lbClass: String? = nil) -> Service {
+        var s = Service(metadata: ObjectMeta(name: name, namespace: "default"), spec: ServiceSpec(type: .loadBalancer))
+        s.spec.loadBalancerIP = requested
+        s.spec.loadBalancerClass = lbClass
+        if let has { s.status = ServiceStatus(loadBalancer: LoadBalancerStatus(ingress: [LoadBalancerIngress(ip: has)])) }
+        return s
+    }
+
+    @Test func poolAddressesAreKeptRequestedOrTheLowestFree() throws {
+        let pool = try IPv4CIDR(parsing: "10.44.0.0/30")  // .1 and .2 usable
+        let got = LoadBalancerAllocator.ingress([lb("a"), lb("b", has: "10.44.0.1"), lb("c"), lb("d", requested: "10.44.0.9")], pool: pool, nodeIPs: [])
+        #expect(got["default/b"] == ["10.44.0.1"])
+        #expect(got["default/a"] == ["10.44.0.2"])
+        // The pool is used up: c waits; a request outside the pool is not honoured.
+        #expect(got["default/c"] == nil)
+        #expect(got["default/d"] == nil)
+        #expect(LoadBalancerAllocator.ingress([lb("x", requested: "10.44.0.2")], pool: pool, nodeIPs: [])["default/x"] == ["10.44.0.2"])
+    }
+
+    @Test func withoutAPoolTheNodesAddressesAndOtherClassesAreLeftAlone() {
+        let got = LoadBalancerAllocator.ingress([lb("a"), lb("m", lbClass: "metallb")], pool: nil, nodeIPs: ["192.0.2.10", "192.0.2.11"])
+        #expect(got["default/a"] == ["192.0.2.10", "192.0.2.11"])
+        #expect(got["default/m"] == nil)
+    }
+}
