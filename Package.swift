@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "ShoalCLI",
             dependencies: [
-                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalPKI", "ShoalHTTP",
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalPKI", "ShoalHTTP", "ShoalNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

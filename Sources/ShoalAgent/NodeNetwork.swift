@@ -47,6 +47,7 @@ actor NodeNetwork {
     private var services: [Service] = []
     private var slices: [EndpointSlice] = []
     private var hostPorts: [String: [HostPort]] = [:]
+    private var pendingDetaches: [(Pod, String)] = []
 
     init(options: NodeNetworkOptions?, nodeName: String, dataDir: String, logger: Logger) {
         self.options = options
@@ -85,6 +86,8 @@ actor NodeNetwork {
         self.proxy = proxy
         for w in waiters { w.resume() }
         waiters = []
+        for (pod, uid) in pendingDetaches { await detach(pod, uid: uid) }
+        pendingDetaches = []
     }
 
     /// The pod network, waiting a while for the pod CIDR; nil when pods are not networked.
@@ -110,15 +113,20 @@ actor NodeNetwork {
     func attach(_ pod: Pod, uid: String, sandboxPID: Int32) async throws -> String? {
         guard let network = try await ready() else { return nil }
         let ip = try await network.attach(containerID: uid, namespace: pod.metadata.namespace ?? "default",
-                                          name: pod.metadata.name ?? "", sandboxPID: sandboxPID)
+                                          name: pod.metadata.name ?? "", netns: "/proc/\(sandboxPID)/ns/net")
         await setHostPorts(uid, NodeNetwork.hostPorts(pod, ip: ip))
         return ip
     }
 
-    /// Releases the pod's address and hostPorts.
+    /// Releases the pod's address and hostPorts. Before the pod CIDR is known (an agent
+    /// restarted, its node not yet seen), the release waits for it.
     func detach(_ pod: Pod, uid: String) async {
+        guard enabled, pod.spec.hostNetwork != true else { return }
         await setHostPorts(uid, [])
-        guard enabled, let network = try? await ready(timeout: 2) else { return }
+        guard let network = pods else {
+            pendingDetaches.append((pod, uid))
+            return
+        }
         await network.detach(containerID: uid, namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")
     }
 

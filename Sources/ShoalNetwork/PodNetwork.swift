@@ -116,7 +116,8 @@ public actor PodNetwork {
     /// Attaches the sandbox's network namespace to the bridge and returns the pod's address.
     /// An attachment left by an earlier sandbox of the same pod is deleted first; a failed
     /// attachment is rolled back.
-    public func attach(containerID: String, namespace: String, name: String, sandboxPID: Int32) async throws -> String {
+    /// `netns`: the pod's network namespace file (the sandbox's /proc/PID/ns/net).
+    public func attach(containerID: String, namespace: String, name: String, netns: String) async throws -> String {
         try await prepare()
         await detach(containerID: containerID, namespace: namespace, name: name)
         let pin = config.pinnedNetns(containerID)
@@ -125,7 +126,7 @@ public actor PodNetwork {
             let fd = open(pin, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw SystemError("create", path: pin) }
             close(fd)
-            try HostMounts.bind("/proc/\(sandboxPID)/ns/net", onto: pin)
+            try HostMounts.bind(netns, onto: pin)
             let result = try await cni.add(a)
             guard let address = CNIRunner.firstIPv4(result) else { throw PodNetworkError.noAddress(pod: "\(namespace)/\(name)") }
             logger.debug("pod attached", metadata: ["pod": "\(namespace)/\(name)", "ip": "\(address)"])
