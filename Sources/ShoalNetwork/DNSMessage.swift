@@ -56,17 +56,25 @@ public struct DNSMessage: Sendable, Equatable {
     }
 
     /// The answer to `query`: authoritative for the names we own, with recursion available.
-    public static func response(to query: DNSMessage, rcode: UInt16, answers: [Record], authoritative: Bool) -> [UInt8] {
+    /// Answers that would pass `limit` bytes are left out and the message marked truncated (TC).
+    public static func response(to query: DNSMessage, rcode: UInt16, answers: [Record], authoritative: Bool, limit: Int = 65535) -> [UInt8] {
         var flags: UInt16 = 0x8000 | (query.flags & 0x7900)  // QR, the opcode and RD echoed
         flags |= 0x0080  // RA
         if authoritative { flags |= 0x0400 }
         flags |= rcode & 0xF
-        var out = be16(query.id) + be16(flags) + be16(query.question == nil ? 0 : 1) + be16(UInt16(answers.count)) + be16(0) + be16(0)
-        if let q = query.question { out += encodeName(q.name) + be16(q.type) + be16(q.qclass) }
+        var body: [UInt8] = []
+        if let q = query.question { body += encodeName(q.name) + be16(q.type) + be16(q.qclass) }
+        var count = 0
         for r in answers {
-            out += encodeName(r.name) + be16(r.type) + be16(1) + be32(r.ttl) + be16(UInt16(r.data.count)) + r.data
+            let rr = encodeName(r.name) + be16(r.type) + be16(1) + be32(r.ttl) + be16(UInt16(r.data.count)) + r.data
+            if 12 + body.count + rr.count > limit {
+                flags |= 0x0200  // TC
+                break
+            }
+            body += rr
+            count += 1
         }
-        return out
+        return be16(query.id) + be16(flags) + be16(query.question == nil ? 0 : 1) + be16(UInt16(count)) + be16(0) + be16(0) + body
     }
 
     static func readName(_ b: [UInt8], _ i: inout Int) -> String? {

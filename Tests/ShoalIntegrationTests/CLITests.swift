@@ -245,6 +245,10 @@ final class CLIHarness: @unchecked Sendable {
     /// Whatever happens in the test: the agent ends (its --cleanup removes the pods), then the data dir.
     /// A command run in the node's network namespace.
     func inNode(_ args: String...) async throws -> (code: Int32, out: String, err: String) {
+        try await inNode(args)
+    }
+
+    func inNode(_ args: [String]) async throws -> (code: Int32, out: String, err: String) {
         try await runProcess("/usr/sbin/ip", ["netns", "exec", netns] + args)
     }
 

@@ -131,8 +131,46 @@ struct ServiceNetworkTests {
         }
         let srv = try await cli.kubectl("exec", "client", "--", "nslookup", "-type=SRV", "_http._tcp.peers.default.svc.cluster.local.").out
         #expect(srv.contains("8080 \(ips["echo-a"]!.replacingOccurrences(of: ".", with: "-")).peers.default.svc.cluster.local"), "\(srv)")
+        // The same over TCP, from the node (what a resolver does after a truncated answer).
+        let conn = try await TCPClient.connect(host: "10.42.0.1", port: 53, in: .path("/run/netns/" + cli.netns), timeout: 3)
+        defer { conn.close() }
+        let question: [UInt8] = [0xAB, 0xCD, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0] + "echo.default.svc.cluster.local".split(separator: ".").flatMap { [UInt8($0.count)] + Array($0.utf8) } + [0, 0, 1, 0, 1]
+        let deadline = monotonicNanos() + 5_000_000_000
+        try await SocketIO.send(conn, [0, UInt8(question.count)] + question, deadline: deadline)
+        var framed: [UInt8] = []
+        while framed.count < 2 || framed.count < 2 + (Int(framed[0]) << 8 | Int(framed[1])) {
+            let more = try await SocketIO.receive(conn, deadline: deadline)
+            if more.isEmpty { break }
+            framed += more
+        }
+        let ipBytes = clusterIP.split(separator: ".").compactMap { UInt8($0) }
+        #expect(framed.count > 14 && framed[2] == 0xAB && framed[3] == 0xCD && Array(framed.suffix(4)) == ipBytes, "\(framed)")
         let missing = try await cli.kubectl("exec", "client", "--", "nslookup", "nope.default.svc.cluster.local.")
         #expect(missing.code != 0 && missing.out.contains("NXDOMAIN"), "\(missing)")
+
+        // UDP: a selector-less service whose slice (written by hand, as users do for outside
+        // backends) points at the node's DNS server; a pod asks through the cluster IP.
+        let udp = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: dns-front}
+        spec:
+          ports: [{name: dns, port: 53, protocol: UDP}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: dns-front-manual
+          labels: {kubernetes.io/service-name: dns-front}
+        addressType: IPv4
+        ports: [{name: dns, port: 53, protocol: UDP}]
+        endpoints: [{addresses: ["10.42.0.1"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: udp).code == 0)
+        let udpIP = try await cli.kubectl("get", "svc", "dns-front", "-o", "jsonpath={.spec.clusterIP}").out
+        try await waitUntil(timeout: 10) {
+            try await cli.kubectl("exec", "client", "--", "nslookup", "echo.default.svc.cluster.local.", udpIP).out.contains("Address: \(clusterIP)")
+        }
 
         // A pod that turns not-ready gets no more traffic; ready again, it does.
         _ = try await cli.kubectl("exec", "echo-b", "--", "rm", "/tmp/ready")
@@ -261,5 +299,66 @@ struct ServiceNetworkTests {
         let port = try await forward.localPort()
         let answer = try await httpGet(port: port)
         #expect(answer.hasSuffix("echo-a\n") || answer.hasSuffix("echo-b\n"), "\(answer)")
+    }
+
+    /// An outside client: a namespace of the test's own, wired to the node by a veth pair
+    /// (192.168.251.0/30, inside the two namespaces only). Under the Cluster policy the pod sees
+    /// the node's address (masqueraded); under Local, the client's own.
+    @Test func externalTrafficPolicyLocalKeepsTheClientAddress() async throws {
+        let cli = try CLIHarness()
+        let outside = cli.netns + "-x"
+        defer {
+            cli.removeEverything()
+            let del = Process()
+            del.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            del.arguments = ["netns", "del", outside]
+            if (try? del.run()) != nil { del.waitUntilExit() }
+        }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        #expect(try await runProcess("/usr/sbin/ip", ["netns", "add", outside]).code == 0)
+        for step in [["link", "add", "shoalx0", "type", "veth", "peer", "name", "eth0", "netns", outside],
+                     ["addr", "add", "192.168.251.1/30", "dev", "shoalx0"], ["link", "set", "shoalx0", "up"]] {
+            let r = try await cli.inNode(["ip"] + step)
+            #expect(r.code == 0, "\(step): \(r.err)")
+        }
+        for step in [["addr", "add", "192.168.251.2/30", "dev", "eth0"], ["link", "set", "eth0", "up"], ["link", "set", "lo", "up"]] {
+            #expect(try await runProcess("/usr/sbin/ip", ["-n", outside] + step).code == 0)
+        }
+        let pod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: who, labels: {app: who}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: httpd
+            image: busybox
+            command: ["sh", "-c", "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www"]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cluster-policy}
+        spec: {type: NodePort, selector: {app: who}, ports: [{port: 80, targetPort: 8080, nodePort: 30090}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: local-policy}
+        spec: {type: NodePort, externalTrafficPolicy: Local, selector: {app: who}, ports: [{port: 80, targetPort: 8080, nodePort: 30091}]}
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: pod).code == 0)
+        #expect(try await cli.kubectl("wait", "--for=condition=Ready", "pod/who", "--timeout=30s").code == 0)
+        func remoteAddress(_ port: Int) async throws -> String {
+            let r = try await runProcess("/usr/sbin/ip", ["netns", "exec", outside, "timeout", "5", "busybox", "wget", "-q", "-O", "-",
+                                                          "http://192.168.251.1:\(port)/cgi-bin/ip"])
+            return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var cluster = ""
+        try await waitUntil(timeout: 10) {
+            cluster = try await remoteAddress(30090)
+            return !cluster.isEmpty
+        }
+        #expect(cluster == "[::ffff:10.42.0.1]", "Cluster policy: \(cluster)")  // httpd listens on IPv6, v4-mapped
+        #expect(try await remoteAddress(30091) == "[::ffff:192.168.251.2]")
     }
 }

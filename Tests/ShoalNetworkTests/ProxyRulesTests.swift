@@ -193,3 +193,15 @@ func slice(_ service: String, port: (String?, Int32), endpoints: [(String, Bool,
         #expect(DNSMessage.parse([1, 2, 3]) == nil)
     }
 }
+
+@Suite struct DNSTruncationTests {
+    @Test func anAnswerTooLargeForUDPIsTruncated() throws {
+        let q = try #require(DNSMessage.parse([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0] + DNSMessage.encodeName("big.default.svc.cluster.local") + [0, 1, 0, 1]))
+        let records = (0..<60).map { DNSMessage.Record.a("big.default.svc.cluster.local", IPv4Bytes("10.42.0.\($0)")!, ttl: 5) }
+        let udp = DNSMessage.response(to: q, rcode: 0, answers: records, authoritative: true, limit: 512)
+        #expect(udp.count <= 512)
+        #expect(udp[2] & 0x02 != 0)  // TC
+        let tcp = DNSMessage.response(to: q, rcode: 0, answers: records, authoritative: true)
+        #expect(tcp[2] & 0x02 == 0 && Int(tcp[6]) << 8 | Int(tcp[7]) == 60)
+    }
+}
