@@ -65,7 +65,7 @@ extension APIServer {
     }
 
     static func pump(writer: StreamWriter, r: ResourceInfo, table: Bool, include: Tables.IncludeObject,
-                     labels: LabelSelector, fields: FieldSelector, initial: [JSONValue], seen: [String], expired: APIError?,
+                     labels: LabelQuery, fields: FieldSelector, initial: [JSONValue], seen: [String], expired: APIError?,
                      stream: AsyncThrowingStream<StoreEvent, Error>?) async throws {
         var first = true
         func send(_ type: String, _ obj: JSONValue, revision: Int64? = nil) async throws {

@@ -156,6 +156,12 @@ public final class APIServer: APIHandler {
             try authorize(who, verb: "create", t)
             _ = try registry.delete(r, namespace: t.namespace, name: name, options: Registry.DeleteOptions())
             return Self.json(["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201], status: 201)
+        case ("GET", let name?, "scale"):
+            try authorize(who, verb: "get", t)
+            return Self.json(Self.scale(of: try registry.get(r, namespace: t.namespace, name: name), r))
+        case ("PUT", let name?, "scale"), ("PATCH", let name?, "scale"):
+            try authorize(who, verb: request.method == "PUT" ? "update" : "patch", t)
+            return Self.json(try updateScale(request, t, name: name))
         case ("PUT", let name?, let sub):
             let body = try decodeBody(request)
             try authorize(who, verb: "update", t, object: body)
@@ -199,8 +205,8 @@ public final class APIServer: APIHandler {
         request.query("includeObject").flatMap(Tables.IncludeObject.init(rawValue:)) ?? .metadata
     }
 
-    func selectors(_ request: APIRequest, _ r: ResourceInfo) throws(APIError) -> (LabelSelector, FieldSelector) {
-        let labels = try request.query("labelSelector").map { (s) throws(APIError) in try LabelSelector(parsing: s) } ?? .everything
+    func selectors(_ request: APIRequest, _ r: ResourceInfo) throws(APIError) -> (LabelQuery, FieldSelector) {
+        let labels = try request.query("labelSelector").map { (s) throws(APIError) in try LabelQuery(parsing: s) } ?? .everything
         let fields = try request.query("fieldSelector").map { (s) throws(APIError) in try FieldSelector(parsing: s, for: r) } ?? FieldSelector()
         return (labels, fields)
     }
@@ -291,6 +297,52 @@ public final class APIServer: APIHandler {
         // nodeName is immutable through updates, so the binding writes it below the strategy.
         try registry.setNodeName(namespace: t.namespace, name: name, node: node)
         return ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201]
+    }
+
+    // MARK: scale
+
+    /// The autoscaling/v1 Scale of a workload: its replicas wanted and had, and its selector.
+    static func scale(of obj: JSONValue, _ r: ResourceInfo) -> JSONValue {
+        var meta = obj["metadata"] ?? [:]
+        for key in ["labels", "annotations", "ownerReferences", "finalizers", "managedFields", "generation", "generateName"] { meta[key] = nil }
+        let selector = (try? (obj["spec"]?["selector"] ?? [:]).decode(ShoalAPI.LabelSelector.self))?.queryString ?? ""
+        return ["kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta,
+                "spec": ["replicas": obj["spec"]?["replicas"] ?? 1],
+                "status": ["replicas": obj["status"]?["replicas"] ?? 0, "selector": .string(selector)]]
+    }
+
+    /// PUT or PATCH of the scale subresource: the patch applies to the Scale, its spec.replicas
+    /// to the workload (which its controller then follows).
+    func updateScale(_ request: APIRequest, _ t: Target, name: String) throws(APIError) -> JSONValue {
+        let body = try Self.parseDocument(request.body)
+        let type = (request.header("Content-Type") ?? "").split(separator: ";").first.map { String($0).trimming(" ") } ?? ""
+        let updated = try registry.modify(t.resource, namespace: t.namespace, name: name, subresource: nil, strict: false) { (obj) throws(APIError) -> JSONValue in
+            let current = Self.scale(of: obj, t.resource)
+            var wanted = body
+            if request.method == "PATCH" {
+                guard let format = Patch.Format(rawValue: type), format != .apply else {
+                    throw APIError.unsupportedMediaType(type, accepted: [Patch.Format.json, .merge, .strategic].map(\.rawValue))
+                }
+                do {
+                    switch format {
+                    case .merge, .apply: wanted = Patch.merge(current, body)
+                    case .strategic: wanted = try Patch.strategic(current, body)
+                    case .json: wanted = try Patch.jsonPatch(current, body)
+                    }
+                } catch {
+                    throw APIError(code: 422, reason: "Invalid", message: "the server rejected our request due to an error in our request: \(error)")
+                }
+            } else if let rv = body["metadata"]?["resourceVersion"]?.stringValue, !rv.isEmpty, rv != obj["metadata"]?["resourceVersion"]?.stringValue {
+                throw APIError.conflict(t.resource, name, "the object has been modified; please apply your changes to the latest version and try again")
+            }
+            guard case .int(let replicas)? = wanted["spec"]?["replicas"], replicas >= 0 else {
+                throw APIError.invalid(t.resource, name, [.invalid(FieldPath("spec", "replicas"), .omitted, "must be greater than or equal to 0")])
+            }
+            var obj = obj
+            obj["spec"]?["replicas"] = .int(replicas)
+            return obj
+        }
+        return Self.scale(of: updated, t.resource)
     }
 
     // MARK: patch

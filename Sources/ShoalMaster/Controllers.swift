@@ -13,6 +13,8 @@ extension Master {
             Task { await self.runEndpointsController() },
             Task { await self.runNodeIPAM() },
             Task { await self.runLoadBalancerController() },
+            Task { await self.runWorkloadControllers() },
+            Task { await self.runGarbageCollector() },
         ]
         controllers.withLock { $0 = tasks }
     }
@@ -113,11 +115,16 @@ extension Master {
 
     /// A core/v1 Event about a pod, from the master's components.
     func recordEvent(for pod: Pod, type: String, reason: String, message: String, component: String = "default-scheduler") {
-        let ns = pod.metadata.namespace ?? "default"
+        recordEvent(kind: "Pod", apiVersion: "v1", pod.metadata, type: type, reason: reason, message: message, component: component)
+    }
+
+    func recordEvent(kind: String, apiVersion: String, _ meta: ObjectMeta, type: String, reason: String, message: String, component: String) {
+        let ns = meta.namespace ?? "default"
         let now = Time.now().rfc3339
         let event: JSONValue = [
-            "metadata": ["name": .string("\(pod.metadata.name ?? "").\(String(UInt64(Date().timeIntervalSince1970 * 1e9), radix: 16))"), "namespace": .string(ns)],
-            "involvedObject": ["kind": "Pod", "namespace": .string(ns), "name": .string(pod.metadata.name ?? ""), "uid": .string(pod.metadata.uid ?? ""), "apiVersion": "v1"],
+            "metadata": ["name": .string("\(meta.name ?? "").\(String(UInt64(Date().timeIntervalSince1970 * 1e9), radix: 16))"), "namespace": .string(ns)],
+            "involvedObject": ["kind": .string(kind), "namespace": .string(ns), "name": .string(meta.name ?? ""), "uid": .string(meta.uid ?? ""),
+                               "apiVersion": .string(apiVersion)],
             "reason": .string(reason), "message": .string(message), "type": .string(type),
             "source": ["component": .string(component)], "reportingComponent": .string(component),
             "firstTimestamp": .string(now), "lastTimestamp": .string(now), "count": 1,

@@ -99,7 +99,16 @@ enum Protobuf {
     }
 
     indirect enum Kind {
+        var isMap: Bool {
+            switch self {
+            case .stringMap, .quantityMap: return true
+            default: return false
+            }
+        }
+
         case string, int, bool, stringMap, time, intOrString
+        /// map<string, resource.Quantity>: entries whose value is a message of one string.
+        case quantityMap
         case message(Message)
     }
 
@@ -113,7 +122,7 @@ enum Protobuf {
             guard let field = schema.fields[number], let v = try convert(value, field) else { continue }
             if field.repeated {
                 obj[field.name] = .array((obj[field.name]?.arrayValue ?? []) + [v])
-            } else if case .stringMap = field.kind, case .object(let entry) = v {
+            } else if field.kind.isMap, case .object(let entry) = v {
                 obj[field.name] = .object((obj[field.name]?.objectValue ?? [:]).merging(entry) { $1 })
             } else {
                 obj[field.name] = v
@@ -137,6 +146,16 @@ enum Protobuf {
             for f in try fields(b) {
                 guard case .bytes(let s) = f.value else { continue }
                 if f.number == 1 { key = String(decoding: s, as: UTF8.self) } else if f.number == 2 { val = String(decoding: s, as: UTF8.self) }
+            }
+            return [key: .string(val)]
+        case (.quantityMap, .bytes(let b)):
+            var key = "", val = ""
+            for f in try fields(b) {
+                guard case .bytes(let s) = f.value else { continue }
+                if f.number == 1 { key = String(decoding: s, as: UTF8.self) }
+                if f.number == 2 {
+                    for q in try fields(s) where q.number == 1 { if case .bytes(let t) = q.value { val = String(decoding: t, as: UTF8.self) } }
+                }
             }
             return [key: .string(val)]
         case (.time, .bytes(let b)):
@@ -207,5 +226,59 @@ enum Schemas {
         1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "spec", kind: .message(serviceSpec)),
     ])
 
-    static let byKind: [String: Protobuf.Message] = ["Service": service]
+    // meta/v1 LabelSelector and core/v1 pod templates, for apps/v1 Deployment (what
+    // `kubectl create deployment` sends).
+    static let labelSelector = Protobuf.Message(fields: [
+        1: F(name: "matchLabels", kind: .stringMap),
+        2: F(name: "matchExpressions", kind: .message(Protobuf.Message(fields: [
+            1: F(name: "key", kind: .string), 2: F(name: "operator", kind: .string), 3: F(name: "values", kind: .string, repeated: true),
+        ])), repeated: true),
+    ])
+
+    /// resource.Quantity is a message holding its string form.
+    static let quantityMap = Protobuf.Kind.quantityMap
+
+    static let container = Protobuf.Message(fields: [
+        1: F(name: "name", kind: .string), 2: F(name: "image", kind: .string), 3: F(name: "command", kind: .string, repeated: true),
+        4: F(name: "args", kind: .string, repeated: true), 5: F(name: "workingDir", kind: .string),
+        6: F(name: "ports", kind: .message(Protobuf.Message(fields: [
+            1: F(name: "name", kind: .string), 2: F(name: "hostPort", kind: .int), 3: F(name: "containerPort", kind: .int),
+            4: F(name: "protocol", kind: .string), 5: F(name: "hostIP", kind: .string),
+        ])), repeated: true),
+        7: F(name: "env", kind: .message(Protobuf.Message(fields: [1: F(name: "name", kind: .string), 2: F(name: "value", kind: .string)])), repeated: true),
+        8: F(name: "resources", kind: .message(Protobuf.Message(fields: [1: F(name: "limits", kind: quantityMap), 2: F(name: "requests", kind: quantityMap)]))),
+        13: F(name: "terminationMessagePath", kind: .string), 14: F(name: "imagePullPolicy", kind: .string),
+        16: F(name: "stdin", kind: .bool), 17: F(name: "stdinOnce", kind: .bool), 18: F(name: "tty", kind: .bool),
+        20: F(name: "terminationMessagePolicy", kind: .string),
+    ])
+
+    static let podSpec = Protobuf.Message(fields: [
+        2: F(name: "containers", kind: .message(container), repeated: true), 3: F(name: "restartPolicy", kind: .string),
+        4: F(name: "terminationGracePeriodSeconds", kind: .int, keepZero: true), 5: F(name: "activeDeadlineSeconds", kind: .int, keepZero: true),
+        6: F(name: "dnsPolicy", kind: .string), 7: F(name: "nodeSelector", kind: .stringMap), 8: F(name: "serviceAccountName", kind: .string),
+        10: F(name: "nodeName", kind: .string), 11: F(name: "hostNetwork", kind: .bool), 16: F(name: "hostname", kind: .string),
+        17: F(name: "subdomain", kind: .string), 19: F(name: "schedulerName", kind: .string),
+        20: F(name: "initContainers", kind: .message(container), repeated: true),
+    ])
+
+    static let podTemplateSpec = Protobuf.Message(fields: [1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "spec", kind: .message(podSpec))])
+
+    static let deploymentSpec = Protobuf.Message(fields: [
+        1: F(name: "replicas", kind: .int, keepZero: true), 2: F(name: "selector", kind: .message(labelSelector)),
+        3: F(name: "template", kind: .message(podTemplateSpec)),
+        4: F(name: "strategy", kind: .message(Protobuf.Message(fields: [
+            1: F(name: "type", kind: .string),
+            2: F(name: "rollingUpdate", kind: .message(Protobuf.Message(fields: [
+                1: F(name: "maxUnavailable", kind: .intOrString), 2: F(name: "maxSurge", kind: .intOrString),
+            ]))),
+        ]))),
+        5: F(name: "minReadySeconds", kind: .int), 6: F(name: "revisionHistoryLimit", kind: .int, keepZero: true),
+        7: F(name: "paused", kind: .bool), 9: F(name: "progressDeadlineSeconds", kind: .int, keepZero: true),
+    ])
+
+    static let deployment = Protobuf.Message(fields: [
+        1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "spec", kind: .message(deploymentSpec)),
+    ])
+
+    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment]
 }

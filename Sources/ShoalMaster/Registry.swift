@@ -22,6 +22,8 @@ public final class Registry: Sendable {
         s[Resources.services.qualifiedName] = ServiceStrategy(allocator: services)
         s[Resources.endpoints.qualifiedName] = EndpointsStrategy()
         s[Resources.endpointSlices.qualifiedName] = EndpointSliceStrategy()
+        s[Resources.replicaSets.qualifiedName] = WorkloadStrategy<ReplicaSet>.replicaSets
+        s[Resources.deployments.qualifiedName] = WorkloadStrategy<Deployment>.deployments
         strategies = s
         // What the stored services hold, before the first request can ask for more.
         let stored = (try? store.list(prefix: Self.prefix(Resources.services, namespace: nil)).records) ?? []
@@ -56,7 +58,7 @@ public final class Registry: Sendable {
         var continueToken: String?
     }
 
-    func list(_ r: ResourceInfo, namespace: String?, labels: LabelSelector, fields: FieldSelector,
+    func list(_ r: ResourceInfo, namespace: String?, labels: LabelQuery, fields: FieldSelector,
               limit: Int?, continueToken: String?) throws(APIError) -> ListResult {
         let prefix = Self.prefix(r, namespace: namespace)
         var startAfter: String?
@@ -200,7 +202,14 @@ public final class Registry: Sendable {
             throw APIError.conflict(r, name, "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current["metadata"]?["resourceVersion"]?.stringValue ?? "")")
         }
         let grace = strategy(r).gracePeriod(current, requested: options.gracePeriodSeconds)
-        let finalizers = current["metadata"]?["finalizers"]?.arrayValue ?? []
+        var finalizers = current["metadata"]?["finalizers"]?.arrayValue ?? []
+        // Orphan and Foreground cascades go through the garbage collector's finalizers.
+        let cascade: String? = switch options.propagationPolicy {
+        case "Orphan": Master.orphanFinalizer
+        case "Foreground": Master.foregroundFinalizer
+        default: nil
+        }
+        if let cascade, !finalizers.contains(.string(cascade)), Master.owners.contains(r) { finalizers.append(.string(cascade)) }
         if grace > 0 || !finalizers.isEmpty {
             let updated = try modify(r, namespace: namespace, name: name, deleting: true) { (obj) throws(APIError) -> JSONValue in
                 var obj = obj
@@ -210,6 +219,7 @@ public final class Registry: Sendable {
                     meta["deletionTimestamp"] = .string(Time(secondsSinceEpoch: Time.now().secondsSinceEpoch + grace).rfc3339)
                     meta["deletionGracePeriodSeconds"] = .int(grace)
                 }
+                meta["finalizers"] = finalizers.isEmpty ? nil : .array(finalizers)
                 obj["metadata"] = .object(meta)
                 strategy(r).beginDeletion(&obj)
                 return obj

@@ -53,7 +53,14 @@ public enum Resources {
         group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", singular: "endpointslice", namespaced: true,
         shortNames: [], subresources: [], categories: [], fieldSelectors: ["addressType"])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices]
+    public static let replicaSets = ResourceInfo(
+        group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", singular: "replicaset", namespaced: true,
+        shortNames: ["rs"], subresources: ["status", "scale"], categories: ["all"], fieldSelectors: [])
+    public static let deployments = ResourceInfo(
+        group: "apps", version: "v1", kind: "Deployment", plural: "deployments", singular: "deployment", namespaced: true,
+        shortNames: ["deploy"], subresources: ["status", "scale"], categories: ["all"], fieldSelectors: [])
+
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

@@ -1,7 +1,7 @@
 import ShoalAPI
 
-/// A parsed `labelSelector` query: the apimachinery grammar (`a=b,c!=d,e in (x,y),f notin (z),g,!h`).
-struct LabelSelector: Sendable, Equatable {
+/// A parsed `labelSelector` query parameter (what ShoalAPI.LabelSelector is in objects): the apimachinery grammar (`a=b,c!=d,e in (x,y),f notin (z),g,!h`).
+struct LabelQuery: Sendable, Equatable {
     enum Requirement: Sendable, Equatable {
         case equals(String, String)
         case notEquals(String, String)
@@ -12,7 +12,7 @@ struct LabelSelector: Sendable, Equatable {
     }
     var requirements: [Requirement] = []
 
-    static let everything = LabelSelector()
+    static let everything = LabelQuery()
 
     init() {}
 

@@ -44,9 +44,24 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Endpoints"), Column(name: "Age")]
         case "endpointslices":
             return [Column(name: "Name", format: "name"), Column(name: "AddressType"), Column(name: "Ports"), Column(name: "Endpoints"), Column(name: "Age")]
+        case "deployments":
+            return [Column(name: "Name", format: "name"), Column(name: "Ready"), Column(name: "Up-to-date", type: "integer"),
+                    Column(name: "Available", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
+                    Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
+        case "replicasets":
+            return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
+                    Column(name: "Ready", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
+                    Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
         default:
             return [Column(name: "Name", format: "name"), Column(name: "Age")]
         }
+    }
+
+    /// CONTAINERS, IMAGES and SELECTOR of a workload's wide row.
+    static func templateCells(_ template: PodTemplateSpec?, _ selector: ShoalAPI.LabelSelector?) -> [JSONValue] {
+        let containers = template?.spec?.containers ?? []
+        return [.string(containers.map(\.name).joined(separator: ",")), .string(containers.map { $0.image ?? "" }.joined(separator: ",")),
+                .string(selector.map(\.queryString) ?? "<none>")]
     }
 
     static func cells(_ r: ResourceInfo, _ obj: JSONValue, now: Int64) -> [JSONValue] {
@@ -91,6 +106,15 @@ enum Tables {
             guard let slice = try? obj.decode(EndpointSlice.self) else { return [name, "", "", "", .string(age)] }
             return [name, .string(slice.addressType), .string(ServicePrinter.slicePorts(slice.ports ?? [])),
                     .string(ServicePrinter.sliceEndpoints(slice.endpoints ?? [])), .string(age)]
+        case "deployments":
+            guard let d = try? obj.decode(Deployment.self) else { return [name, "", 0, 0, .string(age), "", "", ""] }
+            let st = d.status
+            return [name, .string("\(st?.readyReplicas ?? 0)/\(d.spec.replicas ?? 1)"), .int(Int64(st?.updatedReplicas ?? 0)),
+                    .int(Int64(st?.availableReplicas ?? 0)), .string(age)] + templateCells(d.spec.template, d.spec.selector)
+        case "replicasets":
+            guard let rs = try? obj.decode(ReplicaSet.self) else { return [name, 0, 0, 0, .string(age), "", "", ""] }
+            return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),
+                    .string(age)] + templateCells(rs.spec.template, rs.spec.selector)
         default:
             return [name, .string(age)]
         }

@@ -48,14 +48,14 @@ import Testing
 
 @Suite struct SelectorTests {
     @Test func labelSelectorGrammar() throws {
-        let s = try LabelSelector(parsing: "app=web, tier!=db,env in (prod, staging),!legacy,team")
+        let s = try LabelQuery(parsing: "app=web, tier!=db,env in (prod, staging),!legacy,team")
         #expect(s.matches(["app": "web", "env": "prod", "team": "x"]))
         #expect(!s.matches(["app": "web", "env": "dev", "team": "x"]))
         #expect(!s.matches(["app": "web", "env": "prod", "team": "x", "legacy": "1"]))
         #expect(!s.matches(["app": "web", "env": "prod"]))
-        #expect(try LabelSelector(parsing: "a notin (x)").matches([:]))
-        #expect(throws: APIError.self) { try LabelSelector(parsing: "a in x") }
-        #expect(throws: APIError.self) { try LabelSelector(parsing: "bad key=1") }
+        #expect(try LabelQuery(parsing: "a notin (x)").matches([:]))
+        #expect(throws: APIError.self) { try LabelQuery(parsing: "a in x") }
+        #expect(throws: APIError.self) { try LabelQuery(parsing: "bad key=1") }
     }
 
     @Test func fieldSelectorsAreLimitedToKnownFields() throws {

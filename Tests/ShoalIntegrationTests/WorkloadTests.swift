@@ -1,0 +1,202 @@
+import Foundation
+import ShoalAPI
+import ShoalOS
+import Testing
+
+/// Deployments and ReplicaSets through the real kubectl on `shoal up` (its node in a network
+/// namespace of the test's own): create, scale, heal, roll out, roll back, pause, cascade.
+@Suite(.enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/kubectl"), "needs root and kubectl"))
+struct WorkloadTests {
+    /// httpd answering with the pod's name; ends at once on SIGTERM.
+    static let serve = "trap 'exit 0' TERM; mkdir -p /www && hostname > /www/index.html && httpd -f -p 8080 -h /www & wait"
+
+    func names(_ cli: CLIHarness, _ what: String, _ selector: String) async throws -> [String] {
+        try await cli.kubectl("get", what, "-l", selector, "-o", "jsonpath={.items[*].metadata.name}").out.split(separator: " ").map(String.init).sorted()
+    }
+
+    /// Pods of the selector that run and are not being deleted.
+    func running(_ cli: CLIHarness, _ selector: String) async throws -> [String] {
+        let list = try JSONValue.parse(Array(try await cli.kubectl("get", "pods", "-l", selector, "-o", "json").out.utf8))
+        return (list["items"]?.arrayValue ?? []).filter { p in
+            p["status"]?["phase"]?.stringValue == "Running" && p["metadata"]?["deletionTimestamp"] == nil
+        }.compactMap { $0["metadata"]?["name"]?.stringValue }.sorted()
+    }
+
+    func rolledOut(_ cli: CLIHarness, _ name: String) async throws {
+        let r = try await cli.kubectl("rollout", "status", "deployment/\(name)", "--timeout=60s")
+        #expect(r.out.hasSuffix("deployment \"\(name)\" successfully rolled out\n"), "\(r)")
+    }
+
+    @Test func createScaleHealRollOutRollBackPauseAndDelete() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+
+        // kubectl create deployment sends protobuf.
+        let created = try await cli.kubectl("create", "deployment", "web", "--image=busybox", "--replicas=3", "--port=8080", "--", "sh", "-c", Self.serve)
+        #expect(created.out == "deployment.apps/web created\n", "\(created)")
+        try await rolledOut(cli, "web")
+        let row = try await cli.kubectl("get", "deployment", "web").out
+        #expect(row.hasPrefix("NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    3/3     3            3           "), "\(row)")
+        let firstRS = try await names(cli, "rs", "app=web")
+        #expect(firstRS.count == 1)
+        let rsRow = try await cli.kubectl("get", "rs", "-o", "wide").out
+        #expect(rsRow.contains("\(firstRS.first ?? "?")   3         3         3       ") && rsRow.contains("app=web,pod-template-hash="), "\(rsRow)")
+        let owner = try await cli.kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.ownerReferences[0].kind}/{.items[0].metadata.ownerReferences[0].name}").out
+        #expect(owner == "ReplicaSet/\(firstRS.first ?? "?")")
+
+        // A Service in front answers from every pod.
+        #expect(try await cli.kubectl("expose", "deployment", "web", "--port=80", "--target-port=8080").code == 0)
+        let clusterIP = try await cli.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}").out
+        var answered = Set<String>()
+        try await waitUntil(timeout: 10) {
+            let r = try await cli.inNode("timeout", "5", "busybox", "wget", "-q", "-O", "-", "http://\(clusterIP)/")
+            if r.code == 0 { answered.insert(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return answered.count == 3
+        }
+
+        // A deleted pod is replaced.
+        let before = try await running(cli, "app=web")
+        #expect(try await cli.kubectl("delete", "pod", before.first ?? "?", "--wait=false").code == 0)
+        try await waitUntil(timeout: 20) {
+            let now = try await running(cli, "app=web")
+            return now.count == 3 && !now.contains(before.first ?? "?")
+        }
+
+        // kubectl scale goes through the scale subresource.
+        #expect(try await cli.kubectl("scale", "deployment", "web", "--replicas=5").out == "deployment.apps/web scaled\n")
+        try await waitUntil(timeout: 20) { try await running(cli, "app=web").count == 5 }
+        #expect(try await cli.kubectl("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}").out == "5")
+        #expect(try await cli.kubectl("scale", "deployment", "web", "--replicas=2").code == 0)
+        try await waitUntil(timeout: 20) { try await running(cli, "app=web").count == 2 }
+
+        // A new image rolls out through a second ReplicaSet; the first is kept at 0.
+        #expect(try await cli.kubectl("set", "image", "deployment/web", "busybox=busybox:latest").code == 0)
+        try await rolledOut(cli, "web")
+        let sets = try await cli.kubectl("get", "rs", "-l", "app=web", "-o",
+                                         #"jsonpath={range .items[*]}{.metadata.annotations.deployment\.kubernetes\.io/revision}={.spec.replicas} {end}"#).out
+        #expect(Set(sets.split(separator: " ")) == ["1=0", "2=2"], "\(sets)")
+        let history = try await cli.kubectl("rollout", "history", "deployment/web").out
+        #expect(history.contains("REVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n"), "\(history)")
+
+        // Undo goes back to the first ReplicaSet, now revision 3.
+        #expect(try await cli.kubectl("rollout", "undo", "deployment/web").out == "deployment.apps/web rolled back\n")
+        try await rolledOut(cli, "web")
+        let back = try await cli.kubectl("get", "rs", firstRS.first ?? "?", "-o",
+                                         #"jsonpath={.spec.replicas} {.metadata.annotations.deployment\.kubernetes\.io/revision}"#).out
+        #expect(back == "2 3", "\(back)")
+        #expect(try await names(cli, "rs", "app=web").count == 2)
+
+        // Paused, a template change waits; resumed, it rolls out.
+        #expect(try await cli.kubectl("rollout", "pause", "deployment/web").code == 0)
+        #expect(try await cli.kubectl("set", "env", "deployment/web", "MODE=paused").code == 0)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await names(cli, "rs", "app=web").count == 2)
+        #expect(try await cli.kubectl("get", "deployment", "web", "-o", #"jsonpath={.status.conditions[?(@.type=="Progressing")].reason}"#).out == "DeploymentPaused")
+        #expect(try await cli.kubectl("rollout", "resume", "deployment/web").code == 0)
+        try await rolledOut(cli, "web")
+        #expect(try await names(cli, "rs", "app=web").count == 3)
+        let restarted = try await cli.kubectl("rollout", "restart", "deployment/web")
+        #expect(restarted.out == "deployment.apps/web restarted\n", "\(restarted)")
+        try await rolledOut(cli, "web")
+
+        // Deleting the Deployment takes its ReplicaSets and pods along.
+        #expect(try await cli.kubectl("delete", "deployment", "web").code == 0)
+        try await waitUntil(timeout: 30) {
+            let sets = try await names(cli, "rs", "app=web"), pods = try await names(cli, "pods", "app=web")
+            return sets.isEmpty && pods.isEmpty
+        }
+    }
+
+    @Test func recreateAdoptionOrphanAndForegroundCascadesAndRefusals() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+
+        // A ReplicaSet adopts a bare pod its selector matches and makes the rest.
+        let bare = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: stray, labels: {app: rs}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers: [{name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: bare).code == 0)
+        let rs = """
+        apiVersion: apps/v1
+        kind: ReplicaSet
+        metadata: {name: rs}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: rs}}
+          template:
+            metadata: {labels: {app: rs}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: rs).code == 0)
+        try await waitUntil(timeout: 20) { try await running(cli, "app=rs").count == 2 }
+        #expect(try await running(cli, "app=rs").contains("stray"))
+        #expect(try await cli.kubectl("get", "pod", "stray", "-o", "jsonpath={.metadata.ownerReferences[0].name}").out == "rs")
+        // Orphaned: the ReplicaSet goes, its pods stay, unowned.
+        #expect(try await cli.kubectl("delete", "rs", "rs", "--cascade=orphan").code == 0)
+        try await waitUntil(timeout: 10) { try await names(cli, "rs", "app=rs").isEmpty }
+        #expect(try await running(cli, "app=rs").count == 2)
+        #expect(try await cli.kubectl("get", "pod", "stray", "-o", "jsonpath={.metadata.ownerReferences}").out == "")
+
+        // Recreate: every old pod is gone before a new one starts.
+        let recreate = { (value: String) in """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: rec}
+        spec:
+          replicas: 2
+          strategy: {type: Recreate}
+          selector: {matchLabels: {app: rec}}
+          template:
+            metadata: {labels: {app: rec}, annotations: {version: "\(value)"}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]
+        """ }
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: recreate("1")).code == 0)
+        try await rolledOut(cli, "rec")
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: recreate("2")).code == 0)
+        try await rolledOut(cli, "rec")
+        let events = try await cli.kubectl("get", "events", "--field-selector", "involvedObject.name=rec", "--sort-by=.metadata.name",
+                                           "-o", "jsonpath={range .items[*]}{.message}|{end}").out.split(separator: "|").map(String.init)
+        let downOld = events.firstIndex { $0.contains("Scaled down") && $0.hasSuffix("from 2 to 0") }
+        let upNew = events.lastIndex { $0.contains("Scaled up") && $0.hasSuffix("from 0 to 2") }
+        #expect(downOld != nil && upNew != nil && downOld! < upNew!, "\(events)")
+
+        // Foreground: the Deployment stays until its ReplicaSets and pods are gone.
+        let deleted = try await cli.kubectl("delete", "deployment", "rec", "--cascade=foreground", "--timeout=60s")
+        #expect(deleted.code == 0, "\(deleted)")
+        #expect(try await names(cli, "rs", "app=rec").isEmpty)
+        #expect(try await names(cli, "pods", "app=rec").isEmpty)
+
+        // Refusals, in the API server's words, with nothing made.
+        let bad = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: bad}
+        spec:
+          replicas: -1
+          selector: {matchLabels: {app: one}}
+          strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 0}}
+          template:
+            metadata: {labels: {app: two}}
+            spec: {containers: [{name: c, image: busybox}]}
+        """
+        let refused = try await cli.kubectl("apply", "-f", "-", stdin: bad)
+        #expect(refused.code != 0)
+        #expect(refused.err.contains("The Deployment \"bad\" is invalid: \n* spec.replicas: Invalid value: -1: must be greater than or equal to 0\n"), "\(refused.err)")
+        #expect(refused.err.contains(#"* spec.template.metadata.labels: Invalid value: map[string]string{"app":"two"}: `selector` does not match template `labels`"#))
+        #expect(refused.err.contains("* spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"))
+        #expect(try await cli.kubectl("get", "deployment", "bad").code != 0)
+    }
+}
