@@ -280,5 +280,15 @@ enum Schemas {
         1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "spec", kind: .message(deploymentSpec)),
     ])
 
-    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment]
+    static let jobSpec = Protobuf.Message(fields: [
+        1: F(name: "parallelism", kind: .int, keepZero: true), 2: F(name: "completions", kind: .int, keepZero: true),
+        3: F(name: "activeDeadlineSeconds", kind: .int, keepZero: true), 4: F(name: "selector", kind: .message(labelSelector)),
+        5: F(name: "manualSelector", kind: .bool, keepZero: true), 6: F(name: "template", kind: .message(podTemplateSpec)),
+        7: F(name: "backoffLimit", kind: .int, keepZero: true), 8: F(name: "ttlSecondsAfterFinished", kind: .int, keepZero: true),
+        9: F(name: "completionMode", kind: .string), 10: F(name: "suspend", kind: .bool, keepZero: true),
+    ])
+
+    static let job = Protobuf.Message(fields: [1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "spec", kind: .message(jobSpec))])
+
+    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment, "Job": job]
 }

@@ -60,7 +60,11 @@ public enum Resources {
         group: "apps", version: "v1", kind: "Deployment", plural: "deployments", singular: "deployment", namespaced: true,
         shortNames: ["deploy"], subresources: ["status", "scale"], categories: ["all"], fieldSelectors: [])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments]
+    public static let jobs = ResourceInfo(
+        group: "batch", version: "v1", kind: "Job", plural: "jobs", singular: "job", namespaced: true,
+        shortNames: [], subresources: ["status"], categories: ["all"], fieldSelectors: ["status.successful"])
+
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, jobs]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

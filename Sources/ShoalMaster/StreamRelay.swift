@@ -46,6 +46,12 @@ enum StreamRelay {
     static func relay(_ ws: WebSocketSession, _ agent: RawConnection) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
+                // client-go reads the WebSocket before it has made its streams, and drops a
+                // message for a stream it has not made yet ("Unknown stream id 1"). The
+                // process already runs here, so its first output can arrive that early;
+                // kube-apiserver's later dial to the kubelet hides the race. A short pause
+                // before the first frame gives kubectl that time.
+                try? await Task.sleep(for: .milliseconds(20))
                 var decoder = StreamProtocol.Decoder()
                 for await chunk in agent.inbound {
                     for (channel, payload) in decoder.feed(chunk) {

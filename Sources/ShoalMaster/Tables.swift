@@ -52,6 +52,10 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                     Column(name: "Ready", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
+        case "jobs":
+            return [Column(name: "Name", format: "name"), Column(name: "Status"), Column(name: "Completions"), Column(name: "Duration"),
+                    Column(name: "Age"), Column(name: "Containers", priority: 1), Column(name: "Images", priority: 1),
+                    Column(name: "Selector", priority: 1)]
         default:
             return [Column(name: "Name", format: "name"), Column(name: "Age")]
         }
@@ -115,6 +119,10 @@ enum Tables {
             guard let rs = try? obj.decode(ReplicaSet.self) else { return [name, 0, 0, 0, .string(age), "", "", ""] }
             return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),
                     .string(age)] + templateCells(rs.spec.template, rs.spec.selector)
+        case "jobs":
+            guard let j = try? obj.decode(Job.self) else { return [name, "", "", "", .string(age), "", "", ""] }
+            return [name, .string(JobPrinter.status(j)), .string(JobPrinter.completions(j)), .string(JobPrinter.duration(j, now: now)),
+                    .string(age)] + templateCells(j.spec.template, j.spec.selector)
         default:
             return [name, .string(age)]
         }

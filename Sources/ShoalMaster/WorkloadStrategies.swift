@@ -56,3 +56,10 @@ extension WorkloadStrategy where T == Deployment {
                          validate: { WorkloadValidation.validate($0) }, selector: { $0.spec.selector }, name: { $0.metadata.name ?? "" })
     }
 }
+
+extension WorkloadStrategy where T == Job {
+    static var jobs: WorkloadStrategy<Job> {
+        WorkloadStrategy(resource: Resources.jobs, defaults: { JobValidation.applyDefaults(&$0) },
+                         validate: { JobValidation.validate($0) }, selector: { $0.spec.selector }, name: { $0.metadata.name ?? "" })
+    }
+}

@@ -199,4 +199,96 @@ struct WorkloadTests {
         #expect(refused.err.contains("* spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"))
         #expect(try await cli.kubectl("get", "deployment", "bad").code != 0)
     }
+
+    @Test func jobsCompleteFailByBackoffAndDeadlineAndExpire() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+
+        // kubectl create job (protobuf), to completion; logs through job/NAME.
+        let created = try await cli.kubectl("create", "job", "once", "--image=busybox", "--", "sh", "-c", "echo done")
+        #expect(created.out == "job.batch/once created\n", "\(created)")
+        let waited = try await cli.kubectl("wait", "--for=condition=complete", "job/once", "--timeout=30s")
+        #expect(waited.out == "job.batch/once condition met\n", "\(waited)")
+        let row = try await cli.kubectl("get", "jobs", "once").out
+        #expect(row.hasPrefix("NAME   STATUS     COMPLETIONS   DURATION   AGE\nonce   Complete   1/1           "), "\(row)")
+        #expect(try await cli.kubectl("logs", "job/once").out == "done\n")
+        let labels = try await cli.kubectl("get", "pods", "-l", "batch.kubernetes.io/job-name=once", "-o", "jsonpath={.items[*].status.phase}").out
+        #expect(labels == "Succeeded")
+
+        // Three completions, two at a time.
+        let parallel = """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: three}
+        spec:
+          completions: 3
+          parallelism: 2
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "sleep 0.3"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: parallel).code == 0)
+        #expect(try await cli.kubectl("wait", "--for=condition=complete", "job/three", "--timeout=30s").code == 0)
+        #expect(try await cli.kubectl("get", "job", "three", "-o", "jsonpath={.status.succeeded} {.status.failed}").out == "3 ")
+
+        // Failing pods are counted against backoffLimit; past the deadline, the Job fails.
+        let failing = """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: fails}
+        spec:
+          backoffLimit: 1
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "exit 3"]}]
+        ---
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: slow}
+        spec:
+          activeDeadlineSeconds: 2
+          template:
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 60 & wait"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: failing).code == 0)
+        #expect(try await cli.kubectl("wait", "--for=condition=failed", "job/fails", "job/slow", "--timeout=30s").code == 0)
+        let reasons = try await cli.kubectl("get", "jobs", "fails", "slow", "-o",
+                                            #"jsonpath={range .items[*]}{.status.conditions[?(@.type=="Failed")].reason} {.status.failed}|{end}"#).out
+        #expect(reasons == "BackoffLimitExceeded 2|DeadlineExceeded |", "\(reasons)")
+        try await waitUntil(timeout: 10) {
+            try await running(cli, "batch.kubernetes.io/job-name=slow").isEmpty
+        }
+
+        // ttlSecondsAfterFinished: the finished Job goes, and its pods with it.
+        let expiring = """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: brief}
+        spec:
+          ttlSecondsAfterFinished: 1
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: c, image: busybox, command: ["true"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: expiring).code == 0)
+        try await waitUntil(timeout: 30) {
+            let job = try await cli.kubectl("get", "job", "brief")
+            let pods = try await names(cli, "pods", "batch.kubernetes.io/job-name=brief")
+            return job.code != 0 && job.err.contains("NotFound") && pods.isEmpty
+        }
+        // A Job's pods may not restart Always.
+        let always = try await cli.kubectl("create", "-f", "-", stdin: """
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "bad"},
+         "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+        """)
+        #expect(always.err.contains(#"spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never""#), "\(always)")
+    }
 }

@@ -175,3 +175,57 @@ public enum WorkloadValidation {
         return "{" + parts.joined(separator: " ") + "}"
     }
 }
+
+/// Defaults and validation of batch/v1 Job (pkg/apis/batch/validation).
+public enum JobValidation {
+    /// SetDefaults_Job, and the selector the API server generates from the Job's UID
+    /// (unless manualSelector): its pods carry the controller-uid and job-name labels.
+    public static func applyDefaults(_ j: inout Job) {
+        if j.spec.completions == nil && j.spec.parallelism == nil {
+            j.spec.completions = 1
+            j.spec.parallelism = 1
+        }
+        if j.spec.parallelism == nil { j.spec.parallelism = 1 }
+        if j.spec.backoffLimit == nil { j.spec.backoffLimit = 6 }
+        if j.spec.completionMode == nil { j.spec.completionMode = "NonIndexed" }
+        if j.spec.suspend == nil { j.spec.suspend = false }
+        if j.spec.manualSelector != true, let uid = j.metadata.uid, !uid.isEmpty {
+            let labels = [Job.controllerUIDLabel: uid, Job.jobNameLabel: j.metadata.name ?? "",
+                          Job.legacyControllerUIDLabel: uid, Job.legacyJobNameLabel: j.metadata.name ?? ""]
+            if j.spec.selector == nil { j.spec.selector = LabelSelector(matchLabels: [Job.controllerUIDLabel: uid]) }
+            var template = j.spec.template ?? PodTemplateSpec()
+            var meta = template.metadata ?? ObjectMeta()
+            meta.labels = (meta.labels ?? [:]).merging(labels) { old, _ in old }
+            template.metadata = meta
+            j.spec.template = template
+        }
+        WorkloadValidation.defaultTemplate(&j.spec.template)
+    }
+
+    public static func validate(_ j: Job) -> [FieldError] {
+        var errs = MetaValidation.validate(j.metadata, namespaced: true)
+        let spec = FieldPath("spec")
+        errs += ValidationRules.nonnegative(Int64(j.spec.parallelism ?? 0), spec.child("parallelism"))
+        errs += ValidationRules.nonnegative(Int64(j.spec.completions ?? 0), spec.child("completions"))
+        errs += ValidationRules.nonnegative(Int64(j.spec.backoffLimit ?? 0), spec.child("backoffLimit"))
+        if let d = j.spec.activeDeadlineSeconds, d <= 0 {
+            errs.append(.invalid(spec.child("activeDeadlineSeconds"), .int(d), "must be greater than or equal to 1"))
+        }
+        if let t = j.spec.ttlSecondsAfterFinished { errs += ValidationRules.nonnegative(Int64(t), spec.child("ttlSecondsAfterFinished")) }
+        if let mode = j.spec.completionMode, mode != "NonIndexed" {
+            errs.append(.notSupported(spec.child("completionMode"), .string(mode), ["NonIndexed"]))
+        }
+        let tpl = spec.child("template")
+        guard let template = j.spec.template else { return errs + [.required(tpl)] }
+        if let selector = j.spec.selector, !selector.matches(template.metadata?.labels) {
+            errs.append(.invalid(tpl.child("metadata", "labels"), .omitted, "`selector` does not match template `labels`"))
+        }
+        let podSpec = template.spec ?? PodSpec()
+        errs += PodValidation.validatePodSpec(podSpec, metadata: template.metadata, path: tpl.child("spec"))
+        let policy = podSpec.restartPolicy?.rawValue ?? ""
+        if policy != "OnFailure" && policy != "Never" {
+            errs.append(.notSupported(tpl.child("spec", "restartPolicy"), .string(policy), ["OnFailure", "Never"]))
+        }
+        return errs
+    }
+}
