@@ -25,6 +25,7 @@ public final class Registry: Sendable {
         s[Resources.replicaSets.qualifiedName] = WorkloadStrategy<ReplicaSet>.replicaSets
         s[Resources.deployments.qualifiedName] = WorkloadStrategy<Deployment>.deployments
         s[Resources.jobs.qualifiedName] = WorkloadStrategy<Job>.jobs
+        s[Resources.daemonSets.qualifiedName] = WorkloadStrategy<DaemonSet>.daemonSets
         strategies = s
         // What the stored services hold, before the first request can ask for more.
         let stored = (try? store.list(prefix: Self.prefix(Resources.services, namespace: nil)).records) ?? []

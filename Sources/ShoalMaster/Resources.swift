@@ -60,11 +60,14 @@ public enum Resources {
         group: "apps", version: "v1", kind: "Deployment", plural: "deployments", singular: "deployment", namespaced: true,
         shortNames: ["deploy"], subresources: ["status", "scale"], categories: ["all"], fieldSelectors: [])
 
+    public static let daemonSets = ResourceInfo(
+        group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", singular: "daemonset", namespaced: true,
+        shortNames: ["ds"], subresources: ["status"], categories: ["all"], fieldSelectors: [])
     public static let jobs = ResourceInfo(
         group: "batch", version: "v1", kind: "Job", plural: "jobs", singular: "job", namespaced: true,
         shortNames: [], subresources: ["status"], categories: ["all"], fieldSelectors: ["status.successful"])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, jobs]
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

@@ -52,6 +52,11 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                     Column(name: "Ready", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
+        case "daemonsets":
+            return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
+                    Column(name: "Ready", type: "integer"), Column(name: "Up-to-date", type: "integer"), Column(name: "Available", type: "integer"),
+                    Column(name: "Node Selector"), Column(name: "Age"), Column(name: "Containers", priority: 1), Column(name: "Images", priority: 1),
+                    Column(name: "Selector", priority: 1)]
         case "jobs":
             return [Column(name: "Name", format: "name"), Column(name: "Status"), Column(name: "Completions"), Column(name: "Duration"),
                     Column(name: "Age"), Column(name: "Containers", priority: 1), Column(name: "Images", priority: 1),
@@ -119,6 +124,13 @@ enum Tables {
             guard let rs = try? obj.decode(ReplicaSet.self) else { return [name, 0, 0, 0, .string(age), "", "", ""] }
             return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),
                     .string(age)] + templateCells(rs.spec.template, rs.spec.selector)
+        case "daemonsets":
+            guard let d = try? obj.decode(DaemonSet.self) else { return [name, 0, 0, 0, 0, 0, "", .string(age), "", "", ""] }
+            let st = d.status
+            let selector = (d.spec.template?.spec?.nodeSelector ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return [name, .int(Int64(st?.desiredNumberScheduled ?? 0)), .int(Int64(st?.currentNumberScheduled ?? 0)), .int(Int64(st?.numberReady ?? 0)),
+                    .int(Int64(st?.updatedNumberScheduled ?? 0)), .int(Int64(st?.numberAvailable ?? 0)), .string(selector.isEmpty ? "<none>" : selector),
+                    .string(age)] + templateCells(d.spec.template, d.spec.selector)
         case "jobs":
             guard let j = try? obj.decode(Job.self) else { return [name, "", "", "", .string(age), "", "", ""] }
             return [name, .string(JobPrinter.status(j)), .string(JobPrinter.completions(j)), .string(JobPrinter.duration(j, now: now)),

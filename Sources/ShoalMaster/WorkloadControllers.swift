@@ -2,7 +2,7 @@ import Foundation
 import ShoalAPI
 import ShoalOS
 
-/// The ReplicaSet, Deployment and Job controllers, as kube-controller-manager runs them, reading the
+/// The ReplicaSet, Deployment, Job and DaemonSet controllers, as kube-controller-manager runs them, reading the
 /// store directly (so a pod made in one pass is seen by the next: no expectations needed).
 /// Each pass is serialized; a pass may ask for another at a later time (minReadySeconds,
 /// progress deadlines), since the event then is time passing.
@@ -12,7 +12,7 @@ extension Master {
         let serial = Lock()
         let pass: @Sendable () -> Void = { [self] in
             serial.withLock {
-                let next = [syncReplicaSets(), syncDeployments(), syncJobs()].compactMap { $0 }.min()
+                let next = [syncReplicaSets(), syncDeployments(), syncJobs(), syncDaemonSets()].compactMap { $0 }.min()
                 timer.withLock { t in t = next.map { n in min(n, t ?? n) } }
             }
         }
@@ -28,7 +28,7 @@ extension Master {
                 try? await Task.sleep(for: .milliseconds(due.map { Int(min(1000, max(10, ($0 - now) * 1000))) } ?? 1000))
             }
         }
-        await onChanges([Resources.replicaSets, Resources.pods, Resources.deployments, Resources.jobs].map { Registry.prefix($0, namespace: nil) }) { pass() }
+        await onChanges([Resources.replicaSets, Resources.pods, Resources.deployments, Resources.jobs, Resources.daemonSets, Resources.nodes].map { Registry.prefix($0, namespace: nil) }) { pass() }
         ticker.cancel()
     }
 

@@ -63,3 +63,10 @@ extension WorkloadStrategy where T == Job {
                          validate: { JobValidation.validate($0) }, selector: { $0.spec.selector }, name: { $0.metadata.name ?? "" })
     }
 }
+
+extension WorkloadStrategy where T == DaemonSet {
+    static var daemonSets: WorkloadStrategy<DaemonSet> {
+        WorkloadStrategy(resource: Resources.daemonSets, defaults: { DaemonSetValidation.applyDefaults(&$0) },
+                         validate: { DaemonSetValidation.validate($0) }, selector: { $0.spec.selector }, name: { $0.metadata.name ?? "" })
+    }
+}

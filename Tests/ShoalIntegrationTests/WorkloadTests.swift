@@ -291,4 +291,46 @@ struct WorkloadTests {
         """)
         #expect(always.err.contains(#"spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never""#), "\(always)")
     }
+
+    @Test func daemonSetRunsOnEveryMatchingNodeAndRollsOut() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        let ds = """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: agent}
+        spec:
+          selector: {matchLabels: {app: agent}}
+          template:
+            metadata: {labels: {app: agent}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: ds).code == 0)
+        let status = try await cli.kubectl("rollout", "status", "daemonset/agent", "--timeout=30s")
+        #expect(status.out.hasSuffix("daemon set \"agent\" successfully rolled out\n"), "\(status)")
+        let row = try await cli.kubectl("get", "ds", "agent").out
+        #expect(row.hasPrefix("NAME    DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR   AGE\nagent   1         1         1       1            1           <none>          "), "\(row)")
+        let first = try await running(cli, "app=agent")
+        #expect(first.count == 1)
+        #expect(try await cli.kubectl("get", "pod", first.first ?? "?", "-o", "jsonpath={.spec.nodeName}").out == "node-1")
+
+        // A template change replaces the node's pod.
+        #expect(try await cli.kubectl("set", "env", "daemonset/agent", "V=2").code == 0)
+        #expect(try await cli.kubectl("rollout", "status", "daemonset/agent", "--timeout=30s").code == 0)
+        try await waitUntil(timeout: 20) {
+            let now = try await running(cli, "app=agent")
+            return now.count == 1 && now != first
+        }
+
+        // A nodeSelector no node matches: the pod goes; labelling the node brings it back.
+        #expect(try await cli.kubectl("patch", "ds", "agent", "-p", #"{"spec":{"template":{"spec":{"nodeSelector":{"role":"logs"}}}}}"#).code == 0)
+        try await waitUntil(timeout: 20) { try await names(cli, "pods", "app=agent").isEmpty }
+        #expect(try await cli.kubectl("get", "ds", "agent", "-o", "jsonpath={.status.desiredNumberScheduled}").out == "0")
+        #expect(try await cli.kubectl("label", "node", "node-1", "role=logs").code == 0)
+        try await waitUntil(timeout: 20) { try await running(cli, "app=agent").count == 1 }
+    }
 }

@@ -247,8 +247,10 @@ struct StoreWatchTests {
         let median = sorted[sorted.count / 2]
         let p99 = sorted[sorted.count * 99 / 100]
         print("watch delivery to \(watchers) watchers: median \(median), p99 \(p99)")
-        // The target is 10 ms; the bound leaves room for a machine busy with other builds.
-        #expect(median < .milliseconds(50))
+        // The 10 ms target is measured alone by scripts/bench/api. Here the whole suite shares
+        // two cores with this test (a dozen clusters start pods meanwhile), so the bound only
+        // says delivery keeps up rather than stalling behind the writes.
+        #expect(median < .milliseconds(250))
     }
 }
 

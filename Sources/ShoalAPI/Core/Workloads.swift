@@ -243,3 +243,76 @@ public struct ScaleStatus: Sendable, Hashable, Codable {
         self.selector = selector
     }
 }
+
+/// apps/v1 DaemonSet: one pod of its template on every node its template may run on.
+public struct DaemonSet: Sendable, Hashable, Codable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: DaemonSetSpec
+    public var status: DaemonSetStatus?
+
+    public init(apiVersion: String? = "apps/v1", kind: String? = "DaemonSet", metadata: ObjectMeta = ObjectMeta(),
+                spec: DaemonSetSpec = DaemonSetSpec(), status: DaemonSetStatus? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+
+    /// The label tying a DaemonSet's pods to one template (a ControllerRevision's hash).
+    public static let revisionHashLabel = "controller-revision-hash"
+}
+
+public struct DaemonSetSpec: Sendable, Hashable, Codable {
+    public var selector: LabelSelector?
+    public var template: PodTemplateSpec?
+    public var updateStrategy: DaemonSetUpdateStrategy?
+    public var minReadySeconds: Int32?
+    public var revisionHistoryLimit: Int32?
+
+    public init(selector: LabelSelector? = nil, template: PodTemplateSpec? = nil) {
+        self.selector = selector
+        self.template = template
+    }
+}
+
+public struct DaemonSetUpdateStrategy: Sendable, Hashable, Codable {
+    /// RollingUpdate or OnDelete.
+    public var type: String?
+    public var rollingUpdate: RollingUpdateDaemonSet?
+
+    public init(type: String? = nil, rollingUpdate: RollingUpdateDaemonSet? = nil) {
+        self.type = type
+        self.rollingUpdate = rollingUpdate
+    }
+}
+
+public struct RollingUpdateDaemonSet: Sendable, Hashable, Codable {
+    public var maxUnavailable: IntOrString?
+    public var maxSurge: IntOrString?
+
+    public init(maxUnavailable: IntOrString? = nil, maxSurge: IntOrString? = nil) {
+        self.maxUnavailable = maxUnavailable
+        self.maxSurge = maxSurge
+    }
+}
+
+public struct DaemonSetStatus: Sendable, Hashable, Codable {
+    public var currentNumberScheduled: Int32
+    public var numberMisscheduled: Int32
+    public var desiredNumberScheduled: Int32
+    public var numberReady: Int32
+    public var observedGeneration: Int64?
+    public var updatedNumberScheduled: Int32?
+    public var numberAvailable: Int32?
+    public var numberUnavailable: Int32?
+
+    public init(currentNumberScheduled: Int32 = 0, numberMisscheduled: Int32 = 0, desiredNumberScheduled: Int32 = 0, numberReady: Int32 = 0) {
+        self.currentNumberScheduled = currentNumberScheduled
+        self.numberMisscheduled = numberMisscheduled
+        self.desiredNumberScheduled = desiredNumberScheduled
+        self.numberReady = numberReady
+    }
+}

@@ -229,3 +229,40 @@ public enum JobValidation {
         return errs
     }
 }
+
+/// Defaults and validation of apps/v1 DaemonSet.
+public enum DaemonSetValidation {
+    public static func applyDefaults(_ d: inout DaemonSet) {
+        var strategy = d.spec.updateStrategy ?? DaemonSetUpdateStrategy()
+        if (strategy.type ?? "").isEmpty { strategy.type = "RollingUpdate" }
+        if strategy.type == "RollingUpdate" {
+            var ru = strategy.rollingUpdate ?? RollingUpdateDaemonSet()
+            if ru.maxUnavailable == nil { ru.maxUnavailable = .int(1) }
+            if ru.maxSurge == nil { ru.maxSurge = .int(0) }
+            strategy.rollingUpdate = ru
+        }
+        d.spec.updateStrategy = strategy
+        if d.spec.revisionHistoryLimit == nil { d.spec.revisionHistoryLimit = 10 }
+        if d.spec.minReadySeconds == nil { d.spec.minReadySeconds = 0 }
+        WorkloadValidation.defaultTemplate(&d.spec.template)
+    }
+
+    public static func validate(_ d: DaemonSet) -> [FieldError] {
+        var errs = MetaValidation.validate(d.metadata, namespaced: true)
+        let spec = FieldPath("spec")
+        errs += WorkloadValidation.selectorAndTemplate(d.spec.selector, d.spec.template, path: spec)
+        let strategy = d.spec.updateStrategy?.type ?? "RollingUpdate"
+        if strategy != "RollingUpdate" && strategy != "OnDelete" {
+            errs.append(.notSupported(spec.child("updateStrategy", "type"), .string(strategy), ["OnDelete", "RollingUpdate"]))
+        }
+        if let ru = d.spec.updateStrategy?.rollingUpdate {
+            let path = spec.child("updateStrategy", "rollingUpdate")
+            errs += WorkloadValidation.intOrPercent(ru.maxUnavailable, path.child("maxUnavailable"))
+            errs += WorkloadValidation.intOrPercent(ru.maxSurge, path.child("maxSurge"))
+            if WorkloadValidation.isZero(ru.maxUnavailable) && WorkloadValidation.isZero(ru.maxSurge) {
+                errs.append(.invalid(path.child("maxUnavailable"), .int(0), "may not be 0 when `maxSurge` is 0"))
+            }
+        }
+        return errs
+    }
+}
