@@ -15,6 +15,7 @@ extension Master {
             Task { await self.runLoadBalancerController() },
             Task { await self.runWorkloadControllers() },
             Task { await self.runGarbageCollector() },
+            Task { await self.runQuotaController() },
         ]
         controllers.withLock { $0 = tasks }
     }

@@ -290,5 +290,8 @@ enum Schemas {
 
     static let job = Protobuf.Message(fields: [1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "spec", kind: .message(jobSpec))])
 
-    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment, "Job": job]
+    /// `kubectl create namespace` sends only the name (its spec and status are empty).
+    static let namespace = Protobuf.Message(fields: [1: F(name: "metadata", kind: .message(objectMeta))])
+
+    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment, "Job": job, "Namespace": namespace]
 }

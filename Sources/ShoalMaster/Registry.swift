@@ -26,6 +26,8 @@ public final class Registry: Sendable {
         s[Resources.deployments.qualifiedName] = WorkloadStrategy<Deployment>.deployments
         s[Resources.jobs.qualifiedName] = WorkloadStrategy<Job>.jobs
         s[Resources.daemonSets.qualifiedName] = WorkloadStrategy<DaemonSet>.daemonSets
+        s[Resources.limitRanges.qualifiedName] = PolicyStrategy<LimitRange>.limitRanges
+        s[Resources.resourceQuotas.qualifiedName] = PolicyStrategy<ResourceQuota>.resourceQuotas
         strategies = s
         // What the stored services hold, before the first request can ask for more.
         let stored = (try? store.list(prefix: Self.prefix(Resources.services, namespace: nil)).records) ?? []
@@ -124,7 +126,10 @@ public final class Registry: Sendable {
         obj["apiVersion"] = .string(r.groupVersion)
         obj["kind"] = .string(r.kind)
         let strategy = strategy(r)
+        let ns = obj["metadata"]?["namespace"]?.stringValue ?? ""
+        if r.namespaced { try admitLimits(r, &obj, namespace: ns) }
         try strategy.prepareCreate(&obj, strict: strict)
+        if r.namespaced { try admitQuota(r, obj, namespace: ns) }
         var committed = false
         defer { strategy.settle(old: nil, new: obj, committed: committed) }
         let name = obj["metadata"]?["name"]?.stringValue ?? ""

@@ -52,6 +52,8 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                     Column(name: "Ready", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
+        case "resourcequotas":
+            return [Column(name: "Name", format: "name"), Column(name: "Age"), Column(name: "Request"), Column(name: "Limit")]
         case "daemonsets":
             return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                     Column(name: "Ready", type: "integer"), Column(name: "Up-to-date", type: "integer"), Column(name: "Available", type: "integer"),
@@ -124,6 +126,12 @@ enum Tables {
             guard let rs = try? obj.decode(ReplicaSet.self) else { return [name, 0, 0, 0, .string(age), "", "", ""] }
             return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),
                     .string(age)] + templateCells(rs.spec.template, rs.spec.selector)
+        case "resourcequotas":
+            // `pods: 1/10, requests.cpu: 0/1`, limits apart, as the API server's printer.
+            let q = try? obj.decode(ResourceQuota.self)
+            let hard = q?.status?.hard ?? q?.spec.hard ?? [:], used = q?.status?.used ?? [:]
+            func cells(_ keys: [String]) -> String { keys.sorted().map { "\($0): \(used[$0] ?? .zero)/\(hard[$0]!)" }.joined(separator: ", ") }
+            return [name, .string(age), .string(cells(hard.keys.filter { !$0.hasPrefix("limits.") })), .string(cells(hard.keys.filter { $0.hasPrefix("limits.") }))]
         case "daemonsets":
             guard let d = try? obj.decode(DaemonSet.self) else { return [name, 0, 0, 0, 0, 0, "", .string(age), "", "", ""] }
             let st = d.status

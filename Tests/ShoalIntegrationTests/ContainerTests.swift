@@ -214,8 +214,9 @@ struct ContainerTests {
             try await a.waitGone("stopper")
             let took = Date().timeIntervalSince(started)
             #expect(try FileSystem.readString(host + "/polite") == "got-term\n")
-            // The stubborn one was killed at the deadline, not before and not long after.
-            #expect(took >= 1.9 && took < 5, "teardown took \(took)s")
+            // The stubborn one was killed at the deadline: not before it, and far sooner than
+            // the default 30 s or never. (The slack absorbs the whole suite sharing two cores.)
+            #expect(took >= 1.9 && took < 10, "teardown took \(took)s")
         }
     }
 

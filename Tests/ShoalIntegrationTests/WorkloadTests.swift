@@ -333,4 +333,50 @@ struct WorkloadTests {
         #expect(try await cli.kubectl("label", "node", "node-1", "role=logs").code == 0)
         try await waitUntil(timeout: 20) { try await running(cli, "app=agent").count == 1 }
     }
+
+    @Test func namespacePoliciesDefaultBoundAndCountAndANamespaceGoesWithItsContents() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        #expect(try await cli.kubectl("create", "namespace", "team").out == "namespace/team created\n")
+        let policies = """
+        apiVersion: v1
+        kind: LimitRange
+        metadata: {name: defaults}
+        spec:
+          limits:
+          - type: Container
+            default: {cpu: 200m, memory: 64Mi}
+            defaultRequest: {cpu: 100m, memory: 32Mi}
+            max: {memory: 128Mi}
+        ---
+        apiVersion: v1
+        kind: ResourceQuota
+        metadata: {name: small}
+        spec:
+          hard: {pods: "2", requests.cpu: 250m, services: "1"}
+        """
+        #expect(try await cli.kubectl("apply", "-n", "team", "-f", "-", stdin: policies).code == 0)
+        let idle = "trap 'exit 0' TERM; sleep 3600 & wait"
+        #expect(try await cli.kubectl("run", "-n", "team", "a", "--image=busybox", "--", "sh", "-c", idle).code == 0)
+        let resources = try await cli.kubectl("get", "pod", "-n", "team", "a", "-o", "jsonpath={.spec.containers[0].resources}").out
+        #expect(resources == #"{"limits":{"cpu":"200m","memory":"64Mi"},"requests":{"cpu":"100m","memory":"32Mi"}}"#, "\(resources)")
+        let tooBig = try await cli.kubectl("run", "-n", "team", "big", "--image=busybox", "--overrides",
+                                           #"{"spec":{"containers":[{"name":"big","image":"busybox","args":["sleep","3600"],"resources":{"limits":{"memory":"256Mi"}}}]}}"#)
+        #expect(tooBig.err == "Error from server (Forbidden): pods \"big\" is forbidden: maximum memory usage per Container is 128Mi, but limit is 256Mi\n", "\(tooBig)")
+        #expect(try await cli.kubectl("run", "-n", "team", "b", "--image=busybox", "--", "sh", "-c", idle).code == 0)
+        let over = try await cli.kubectl("run", "-n", "team", "c", "--image=busybox", "--", "sleep", "3600")
+        #expect(over.err.contains("pods \"c\" is forbidden: exceeded quota: small, requested: pods=1,requests.cpu=100m, used: pods=2,requests.cpu=200m, limited: pods=2,requests.cpu=250m"), "\(over)")
+        try await waitUntil(timeout: 10) {
+            try await cli.kubectl("get", "quota", "-n", "team", "small", "-o", "jsonpath={.status.used.pods} {.status.used.requests\\.cpu}").out == "2 200m"
+        }
+        let described = try await cli.kubectl("describe", "quota", "-n", "team", "small").out
+        #expect(described.contains("pods          2     2\n") && described.contains("requests.cpu  200m  250m\n"), "\(described)")
+
+        // Deleting the namespace removes everything in it, then the namespace.
+        let deleted = try await cli.kubectl("delete", "namespace", "team", "--timeout=60s")
+        #expect(deleted.out == "namespace \"team\" deleted\n", "\(deleted)")
+        #expect(try await cli.kubectl("get", "namespace", "team").code != 0)
+    }
 }
