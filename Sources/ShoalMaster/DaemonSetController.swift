@@ -10,7 +10,7 @@ import ShoalScheduler
 /// previous ones to be available; `OnDelete` waits for the user to delete them.
 extension Master {
     func syncDaemonSets() -> Double? {
-        guard let sets = listAll(Resources.daemonSets, as: DaemonSet.self), let nodes = listAll(Resources.nodes, as: Node.self),
+        guard let sets = listAll(Resources.daemonSets, as: DaemonSet.self), !sets.isEmpty, let nodes = listAll(Resources.nodes, as: Node.self),
               let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
         for ds in sets where ds.metadata.deletionTimestamp == nil {
             let ns = ds.metadata.namespace ?? "default"

@@ -35,7 +35,7 @@ enum JobPrinter {
 extension Master {
     /// Returns when a pass is due again (a deadline or a TTL), if one is.
     func syncJobs() -> Double? {
-        guard let jobs = listAll(Resources.jobs, as: Job.self), let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
+        guard let jobs = listAll(Resources.jobs, as: Job.self), !jobs.isEmpty, let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
         var next: Double?
         for job in jobs where job.metadata.deletionTimestamp == nil {
             let ns = job.metadata.namespace ?? "default"

@@ -36,7 +36,9 @@ extension Master {
 
     /// Returns when a pass is due again (epoch seconds), if one is.
     func syncReplicaSets() -> Double? {
-        guard let sets = listAll(Resources.replicaSets, as: ReplicaSet.self), let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
+        // Pods are read only when there is a ReplicaSet to read them for.
+        guard let sets = listAll(Resources.replicaSets, as: ReplicaSet.self), !sets.isEmpty,
+              let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
         let byNamespace = Dictionary(grouping: pods) { $0.metadata.namespace ?? "default" }
         var next: Double?
         for rs in sets where rs.metadata.deletionTimestamp == nil {
@@ -114,7 +116,7 @@ extension Master {
     // MARK: Deployments
 
     func syncDeployments() -> Double? {
-        guard let deployments = listAll(Resources.deployments, as: Deployment.self),
+        guard let deployments = listAll(Resources.deployments, as: Deployment.self), !deployments.isEmpty,
               let sets = listAll(Resources.replicaSets, as: ReplicaSet.self), let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
         var next: Double?
         for d in deployments where d.metadata.deletionTimestamp == nil {

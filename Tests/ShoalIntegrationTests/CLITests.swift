@@ -141,6 +141,12 @@ final class CLIHarness: @unchecked Sendable {
     /// rules and the DNS server go there, never into the host's.
     let netns: String
     private var agent: Process?
+    private var holdsSlot = false
+
+    /// At most this many `shoal up` clusters run at once: each is a master, an agent, pods and
+    /// kubectl processes, and with all of them started together on two cores the suite's
+    /// timing-sensitive tests (store watch latency, grace periods) starve.
+    static let clusterSlots = Slots(3)
 
     init() throws {
         let name = "shoal-it-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -164,6 +170,8 @@ final class CLIHarness: @unchecked Sendable {
 
     /// `shoal up`: master and agent in one process, on a free port; returns when the node is Ready.
     func startCluster(_ extra: [String] = []) async throws {
+        await Self.clusterSlots.acquire()
+        holdsSlot = true
         let made = try await runProcess("/usr/sbin/ip", ["netns", "add", netns])
         guard made.code == 0 else { throw TestFailure("ip netns add \(netns): \(made.err)") }
         _ = try await inNode("ip", "link", "set", "lo", "up")
@@ -270,6 +278,10 @@ final class CLIHarness: @unchecked Sendable {
     }
 
     func removeEverything() {
+        defer {
+            if holdsSlot { Self.clusterSlots.release() }
+            holdsSlot = false
+        }
         if let p = agent, p.isRunning {
             p.terminate()
             p.waitUntilExit()
@@ -301,5 +313,40 @@ func runProcess(_ path: String, _ args: [String], stdin: String? = nil, environm
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// A counting semaphore for async tests.
+final class Slots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = count }
+
+    func acquire() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if free > 0 {
+                free -= 1
+                lock.unlock()
+                c.resume()
+            } else {
+                waiting.append(c)
+                lock.unlock()
+            }
+        }
+    }
+
+    func release() {
+        lock.lock()
+        if waiting.isEmpty {
+            free += 1
+            lock.unlock()
+        } else {
+            let next = waiting.removeFirst()
+            lock.unlock()
+            next.resume()
+        }
     }
 }
