@@ -305,7 +305,10 @@ public final class APIServer: APIHandler {
     static func scale(of obj: JSONValue, _ r: ResourceInfo) -> JSONValue {
         var meta = obj["metadata"] ?? [:]
         for key in ["labels", "annotations", "ownerReferences", "finalizers", "managedFields", "generation", "generateName"] { meta[key] = nil }
-        let selector = (try? (obj["spec"]?["selector"] ?? [:]).decode(ShoalAPI.LabelSelector.self))?.queryString ?? ""
+        // A ReplicationController's selector is a plain map.
+        let raw = obj["spec"]?["selector"] ?? [:]
+        let selector = (try? raw.decode(ShoalAPI.LabelSelector.self))?.queryString
+            ?? (try? raw.decode([String: String].self)).map { ShoalAPI.LabelSelector(matchLabels: $0).queryString } ?? ""
         return ["kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta,
                 "spec": ["replicas": obj["spec"]?["replicas"] ?? 1],
                 "status": ["replicas": obj["status"]?["replicas"] ?? 0, "selector": .string(selector)]]

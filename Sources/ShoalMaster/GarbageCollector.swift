@@ -8,9 +8,11 @@ import ShoalAPI
 extension Master {
     static let orphanFinalizer = "orphan"
     static let foregroundFinalizer = "foregroundDeletion"
-    static let collected: [ResourceInfo] = [Resources.pods, Resources.replicaSets, Resources.deployments, Resources.jobs, Resources.daemonSets]
+    static let collected: [ResourceInfo] = [Resources.pods, Resources.replicaSets, Resources.deployments, Resources.jobs, Resources.daemonSets,
+                                            Resources.replicationControllers]
     /// The kinds that own others (a pod owns nothing here), which Orphan and Foreground apply to.
-    static let owners: [ResourceInfo] = [Resources.replicaSets, Resources.deployments, Resources.jobs, Resources.daemonSets]
+    static let owners: [ResourceInfo] = [Resources.replicaSets, Resources.deployments, Resources.jobs, Resources.daemonSets,
+                                         Resources.replicationControllers]
 
     func runGarbageCollector() async {
         await onChanges(Self.collected.map { Registry.prefix($0, namespace: nil) }) { [self] in
@@ -25,7 +27,7 @@ extension Master {
             all += items.compactMap { o in (try? (o["metadata"] ?? [:]).decode(ObjectMeta.self)).map { (r, $0) } }
         }
         let live = Set(all.compactMap { $0.1.uid })
-        let ownerKinds = Set(["ReplicaSet", "Deployment", "Job", "DaemonSet"])
+        let ownerKinds = Set(["ReplicaSet", "Deployment", "Job", "DaemonSet", "ReplicationController"])
         for (r, m) in all where m.deletionTimestamp != nil {
             let finalizers = m.finalizers ?? []
             let dependents = all.filter { $0.1.ownerReferences?.contains { $0.uid == m.uid } ?? false }

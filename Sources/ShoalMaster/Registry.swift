@@ -26,6 +26,7 @@ public final class Registry: Sendable {
         s[Resources.deployments.qualifiedName] = WorkloadStrategy<Deployment>.deployments
         s[Resources.jobs.qualifiedName] = WorkloadStrategy<Job>.jobs
         s[Resources.daemonSets.qualifiedName] = WorkloadStrategy<DaemonSet>.daemonSets
+        s[Resources.replicationControllers.qualifiedName] = WorkloadStrategy<ReplicationController>.replicationControllers
         s[Resources.limitRanges.qualifiedName] = PolicyStrategy<LimitRange>.limitRanges
         s[Resources.resourceQuotas.qualifiedName] = PolicyStrategy<ResourceQuota>.resourceQuotas
         strategies = s

@@ -66,6 +66,9 @@ public enum Resources {
     public static let resourceQuotas = ResourceInfo(
         group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", singular: "resourcequota", namespaced: true,
         shortNames: ["quota"], subresources: ["status"], categories: [], fieldSelectors: [])
+    public static let replicationControllers = ResourceInfo(
+        group: "", version: "v1", kind: "ReplicationController", plural: "replicationcontrollers", singular: "replicationcontroller",
+        namespaced: true, shortNames: ["rc"], subresources: ["status", "scale"], categories: ["all"], fieldSelectors: [])
     public static let daemonSets = ResourceInfo(
         group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", singular: "daemonset", namespaced: true,
         shortNames: ["ds"], subresources: ["status"], categories: ["all"], fieldSelectors: [])
@@ -73,7 +76,7 @@ public enum Resources {
         group: "batch", version: "v1", kind: "Job", plural: "jobs", singular: "job", namespaced: true,
         shortNames: [], subresources: ["status"], categories: ["all"], fieldSelectors: ["status.successful"])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas]
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

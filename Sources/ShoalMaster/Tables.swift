@@ -48,7 +48,7 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Ready"), Column(name: "Up-to-date", type: "integer"),
                     Column(name: "Available", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
-        case "replicasets":
+        case "replicasets", "replicationcontrollers":
             return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                     Column(name: "Ready", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
@@ -122,6 +122,10 @@ enum Tables {
             let st = d.status
             return [name, .string("\(st?.readyReplicas ?? 0)/\(d.spec.replicas ?? 1)"), .int(Int64(st?.updatedReplicas ?? 0)),
                     .int(Int64(st?.availableReplicas ?? 0)), .string(age)] + templateCells(d.spec.template, d.spec.selector)
+        case "replicationcontrollers":
+            guard let rs = (try? obj.decode(ReplicationController.self))?.asReplicaSet else { return [name, 0, 0, 0, .string(age), "", "", ""] }
+            return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),
+                    .string(age)] + templateCells(rs.spec.template, rs.spec.selector)
         case "replicasets":
             guard let rs = try? obj.decode(ReplicaSet.self) else { return [name, 0, 0, 0, .string(age), "", "", ""] }
             return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),

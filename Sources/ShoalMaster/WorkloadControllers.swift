@@ -28,7 +28,8 @@ extension Master {
                 try? await Task.sleep(for: .milliseconds(due.map { Int(min(1000, max(10, ($0 - now) * 1000))) } ?? 1000))
             }
         }
-        await onChanges([Resources.replicaSets, Resources.pods, Resources.deployments, Resources.jobs, Resources.daemonSets, Resources.nodes].map { Registry.prefix($0, namespace: nil) }) { pass() }
+        await onChanges([Resources.replicaSets, Resources.replicationControllers, Resources.pods, Resources.deployments, Resources.jobs,
+                          Resources.daemonSets, Resources.nodes].map { Registry.prefix($0, namespace: nil) }) { pass() }
         ticker.cancel()
     }
 
@@ -36,27 +37,38 @@ extension Master {
 
     /// Returns when a pass is due again (epoch seconds), if one is.
     func syncReplicaSets() -> Double? {
+        let sets = (listAll(Resources.replicaSets, as: ReplicaSet.self) ?? []).map { ($0, ReplicaKind.replicaSet) }
+            + (listAll(Resources.replicationControllers, as: ReplicationController.self) ?? []).map { ($0.asReplicaSet, ReplicaKind.replicationController) }
         // Pods are read only when there is a ReplicaSet to read them for.
-        guard let sets = listAll(Resources.replicaSets, as: ReplicaSet.self), !sets.isEmpty,
-              let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
+        guard !sets.isEmpty, let pods = listAll(Resources.pods, as: Pod.self) else { return nil }
         let byNamespace = Dictionary(grouping: pods) { $0.metadata.namespace ?? "default" }
         var next: Double?
-        for rs in sets where rs.metadata.deletionTimestamp == nil {
-            if let due = syncReplicaSet(rs, pods: byNamespace[rs.metadata.namespace ?? "default"] ?? []) {
+        for (rs, kind) in sets where rs.metadata.deletionTimestamp == nil {
+            if let due = syncReplicaSet(rs, pods: byNamespace[rs.metadata.namespace ?? "default"] ?? [], as: kind) {
                 next = min(due, next ?? due)
             }
         }
         return next
     }
 
-    func syncReplicaSet(_ rs: ReplicaSet, pods: [Pod]) -> Double? {
+    /// Which kind a replica controller is (a ReplicationController is run as the ReplicaSet
+    /// its map selector makes).
+    struct ReplicaKind {
+        var resource: ResourceInfo
+        var kind: String
+        var apiVersion: String
+        static let replicaSet = ReplicaKind(resource: Resources.replicaSets, kind: "ReplicaSet", apiVersion: "apps/v1")
+        static let replicationController = ReplicaKind(resource: Resources.replicationControllers, kind: "ReplicationController", apiVersion: "v1")
+    }
+
+    func syncReplicaSet(_ rs: ReplicaSet, pods: [Pod], as k: ReplicaKind = .replicaSet) -> Double? {
         guard let uid = rs.metadata.uid, let selector = rs.spec.selector else { return nil }
         let now = Time.now().secondsSinceEpoch
         let active = pods.filter { $0.metadata.deletionTimestamp == nil && $0.status?.phase != .succeeded && $0.status?.phase != .failed }
         var owned = active.filter { controllerRef($0.metadata)?.uid == uid }
         // Adoption and release, by labels (ClaimPods).
         for pod in active where controllerRef(pod.metadata) == nil && selector.matches(pod.metadata.labels) {
-            if setOwner(Resources.pods, pod.metadata, to: reference(rs.metadata, kind: "ReplicaSet")) { owned.append(pod) }
+            if setOwner(Resources.pods, pod.metadata, to: reference(rs.metadata, kind: k.kind, apiVersion: k.apiVersion)) { owned.append(pod) }
         }
         for pod in owned where !selector.matches(pod.metadata.labels) {
             _ = setOwner(Resources.pods, pod.metadata, to: nil, releasing: uid)
@@ -65,12 +77,12 @@ extension Master {
         let wanted = Int(rs.spec.replicas ?? 1)
         var count = owned.count
         if count < wanted {
-            for _ in 0..<min(wanted - count, 500) where createPod(for: rs) { count += 1 }
+            for _ in 0..<min(wanted - count, 500) where createPod(for: rs, as: k) { count += 1 }
         } else if count > wanted {
             for pod in owned.sorted(by: { Rollout.rank($0) < Rollout.rank($1) }).prefix(count - wanted) {
                 if (try? registry.delete(Resources.pods, namespace: pod.metadata.namespace, name: pod.metadata.name ?? "", options: Registry.DeleteOptions())) != nil {
                     count -= 1
-                    recordEvent(kind: "ReplicaSet", apiVersion: "apps/v1", rs.metadata, type: "Normal", reason: "SuccessfulDelete",
+                    recordEvent(kind: k.kind, apiVersion: k.apiVersion, rs.metadata, type: "Normal", reason: "SuccessfulDelete",
                                 message: "Deleted pod: \(pod.metadata.name ?? "")", component: "replicaset-controller")
                 }
             }
@@ -84,7 +96,7 @@ extension Master {
             availableReplicas: Int32(owned.filter { Rollout.isAvailable($0, minReadySeconds: minReady, now: now) }.count),
             observedGeneration: rs.metadata.generation)
         status.conditions = rs.status?.conditions
-        if status != rs.status { writeStatus(Resources.replicaSets, rs.metadata, status) }
+        if status != rs.status { writeStatus(k.resource, rs.metadata, status) }
         // A pod that is ready but not yet available turns available later.
         let maturing = owned.compactMap { p -> Int64? in
             guard minReady > 0, let t = p.status?.conditions?.first(where: { $0.type == .ready && $0.status == .true })?.lastTransitionTime else { return nil }
@@ -94,20 +106,20 @@ extension Master {
         return maturing.map { Double($0) + 0.05 }
     }
 
-    func createPod(for rs: ReplicaSet) -> Bool {
+    func createPod(for rs: ReplicaSet, as k: ReplicaKind) -> Bool {
         let template = rs.spec.template ?? PodTemplateSpec()
         var meta = ObjectMeta(generateName: "\(rs.metadata.name ?? "")-", namespace: rs.metadata.namespace)
         meta.labels = template.metadata?.labels
         meta.annotations = template.metadata?.annotations
-        meta.ownerReferences = [reference(rs.metadata, kind: "ReplicaSet")]
+        meta.ownerReferences = [reference(rs.metadata, kind: k.kind, apiVersion: k.apiVersion)]
         guard let body = try? JSONValue.encoding(Pod(metadata: meta, spec: template.spec ?? PodSpec())) else { return false }
         do {
             let created = try registry.create(Resources.pods, namespace: rs.metadata.namespace, object: body, strict: false)
-            recordEvent(kind: "ReplicaSet", apiVersion: "apps/v1", rs.metadata, type: "Normal", reason: "SuccessfulCreate",
+            recordEvent(kind: k.kind, apiVersion: k.apiVersion, rs.metadata, type: "Normal", reason: "SuccessfulCreate",
                         message: "Created pod: \(created["metadata"]?["name"]?.stringValue ?? "")", component: "replicaset-controller")
             return true
         } catch {
-            recordEvent(kind: "ReplicaSet", apiVersion: "apps/v1", rs.metadata, type: "Warning", reason: "FailedCreate",
+            recordEvent(kind: k.kind, apiVersion: k.apiVersion, rs.metadata, type: "Warning", reason: "FailedCreate",
                         message: "Error creating: \(error)", component: "replicaset-controller")
             return false
         }
@@ -344,8 +356,8 @@ extension Master {
 
     func controllerRef(_ m: ObjectMeta) -> OwnerReference? { m.ownerReferences?.first { $0.controller == true } }
 
-    func reference(_ m: ObjectMeta, kind: String) -> OwnerReference {
-        OwnerReference(apiVersion: "apps/v1", kind: kind, name: m.name ?? "", uid: m.uid ?? "", controller: true, blockOwnerDeletion: true)
+    func reference(_ m: ObjectMeta, kind: String, apiVersion: String = "apps/v1") -> OwnerReference {
+        OwnerReference(apiVersion: apiVersion, kind: kind, name: m.name ?? "", uid: m.uid ?? "", controller: true, blockOwnerDeletion: true)
     }
 
     /// Adds `owner` as the controller reference (adoption, if there is none yet) or removes

@@ -70,3 +70,11 @@ extension WorkloadStrategy where T == DaemonSet {
                          validate: { DaemonSetValidation.validate($0) }, selector: { $0.spec.selector }, name: { $0.metadata.name ?? "" })
     }
 }
+
+extension WorkloadStrategy where T == ReplicationController {
+    static var replicationControllers: WorkloadStrategy<ReplicationController> {
+        WorkloadStrategy(resource: Resources.replicationControllers, defaults: { ReplicationControllerValidation.applyDefaults(&$0) },
+                         validate: { ReplicationControllerValidation.validate($0) },
+                         selector: { $0.spec.selector.map { ShoalAPI.LabelSelector(matchLabels: $0) } }, name: { $0.metadata.name ?? "" })
+    }
+}

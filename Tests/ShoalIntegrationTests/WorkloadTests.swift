@@ -148,6 +148,26 @@ struct WorkloadTests {
         #expect(try await running(cli, "app=rs").count == 2)
         #expect(try await cli.kubectl("get", "pod", "stray", "-o", "jsonpath={.metadata.ownerReferences}").out == "")
 
+        // The older ReplicationController: its selector defaults to the template's labels.
+        let rc = """
+        apiVersion: v1
+        kind: ReplicationController
+        metadata: {name: old}
+        spec:
+          replicas: 1
+          template:
+            metadata: {labels: {app: old}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers: [{name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: rc).code == 0)
+        try await waitUntil(timeout: 20) { try await running(cli, "app=old").count == 1 }
+        #expect(try await cli.kubectl("scale", "rc", "old", "--replicas=2").code == 0)
+        try await waitUntil(timeout: 20) { try await running(cli, "app=old").count == 2 }
+        let rcRow = try await cli.kubectl("get", "rc", "old").out
+        #expect(rcRow.hasPrefix("NAME   DESIRED   CURRENT   READY   AGE\nold    2         2         2       "), "\(rcRow)")
+
         // Recreate: every old pod is gone before a new one starts.
         let recreate = { (value: String) in """
         apiVersion: apps/v1

@@ -316,3 +316,35 @@ public struct DaemonSetStatus: Sendable, Hashable, Codable {
         self.numberReady = numberReady
     }
 }
+
+/// core/v1 ReplicationController: the ReplicaSet's predecessor, with a map selector.
+public struct ReplicationController: Sendable, Hashable, Codable {
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: ReplicationControllerSpec
+    public var status: ReplicaSetStatus?
+
+    public init(metadata: ObjectMeta = ObjectMeta(), spec: ReplicationControllerSpec = ReplicationControllerSpec(), status: ReplicaSetStatus? = nil) {
+        apiVersion = "v1"
+        kind = "ReplicationController"
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+
+    /// The same controller as a ReplicaSet: its selector as matchLabels.
+    public var asReplicaSet: ReplicaSet {
+        ReplicaSet(metadata: metadata, spec: ReplicaSetSpec(replicas: spec.replicas, minReadySeconds: spec.minReadySeconds,
+                                                            selector: spec.selector.map { LabelSelector(matchLabels: $0) }, template: spec.template),
+                   status: status)
+    }
+}
+
+public struct ReplicationControllerSpec: Sendable, Hashable, Codable {
+    public var replicas: Int32?
+    public var minReadySeconds: Int32?
+    public var selector: [String: String]?
+    public var template: PodTemplateSpec?
+    public init() {}
+}

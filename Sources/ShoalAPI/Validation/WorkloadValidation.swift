@@ -266,3 +266,21 @@ public enum DaemonSetValidation {
         return errs
     }
 }
+
+/// Defaults and validation of core/v1 ReplicationController: the selector defaults to the
+/// template's labels, as SetDefaults_ReplicationController does.
+public enum ReplicationControllerValidation {
+    public static func applyDefaults(_ rc: inout ReplicationController) {
+        if rc.spec.replicas == nil { rc.spec.replicas = 1 }
+        if (rc.spec.selector ?? [:]).isEmpty { rc.spec.selector = rc.spec.template?.metadata?.labels }
+        if (rc.metadata.labels ?? [:]).isEmpty { rc.metadata.labels = rc.spec.template?.metadata?.labels }
+        WorkloadValidation.defaultTemplate(&rc.spec.template)
+    }
+
+    public static func validate(_ rc: ReplicationController) -> [FieldError] {
+        var errs = MetaValidation.validate(rc.metadata, namespaced: true)
+        errs += ValidationRules.nonnegative(Int64(rc.spec.replicas ?? 0), FieldPath("spec", "replicas"))
+        errs += WorkloadValidation.selectorAndTemplate(rc.spec.selector.map { LabelSelector(matchLabels: $0) }, rc.spec.template, path: FieldPath("spec"))
+        return errs
+    }
+}
