@@ -38,7 +38,8 @@ public actor Agent {
             config: config, cgroups: cgroups, launcher: SandboxLauncher.besideExecutable(), images: images,
             configurator: ContainerConfigurator(seccompProfileRoot: config.dataDir + "/seccomp"),
             events: EventRecorder(nodeName: config.nodeName),
-            network: NodeNetwork(options: config.network, nodeName: config.nodeName, dataDir: config.dataDir, logger: logger), logger: logger,
+            network: NodeNetwork(options: config.network, nodeName: config.nodeName, dataDir: config.dataDir, logger: logger),
+            configs: ConfigCache(), logger: logger,
             statusChanged: { uid, _ in
                 version.withLock { $0 += 1 }
                 for listener in listeners.current { listener(uid) }

@@ -60,6 +60,7 @@ struct AgentContext: Sendable {
     let configurator: ContainerConfigurator
     let events: EventRecorder
     let network: NodeNetwork
+    let configs: ConfigCache
     let logger: Logger
     /// Called whenever a pod's status changes.
     let statusChanged: @Sendable (String, PodStatus) -> Void

@@ -1,5 +1,6 @@
 import ShoalAPI
 import ShoalOS
+import ShoalRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,7 @@ enum PodVolumes {
 
     /// Sets up every volume (idempotent: an already mounted tmpfs is kept, so its contents
     /// survive container restarts) and returns each volume's host path.
-    static func setUp(_ pod: Pod, podDir: String) throws(VolumeError) -> [String: (path: String, isDirectory: Bool)] {
+    static func setUp(_ pod: Pod, podDir: String, config: ConfigObjects? = nil) throws(VolumeError) -> [String: (path: String, isDirectory: Bool)] {
         var out: [String: (path: String, isDirectory: Bool)] = [:]
         for v in pod.spec.volumes ?? [] {
             if let empty = v.emptyDir {
@@ -37,6 +38,10 @@ enum PodVolumes {
                 out[v.name] = (dir, true)
             } else if let hostPath = v.hostPath {
                 out[v.name] = (hostPath.path, try checkHostPath(v.name, hostPath))
+            } else if let files = try ConfigVolumes.files(v, config, namespace: pod.metadata.namespace ?? "default") {
+                let dir = directory(podDir, v.name)
+                try ConfigVolumes.write(files, into: dir, secret: v.secret != nil)
+                out[v.name] = (dir, true)
             } else {
                 let kind = v.sourceNames.first ?? "unknown"
                 throw VolumeError(volume: v.name, detail: "volume type \(kind) is not available to a standalone agent (it needs the API server)")

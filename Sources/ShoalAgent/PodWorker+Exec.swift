@@ -180,3 +180,25 @@ extension PodWorker {
 
     func finishExec(_ id: String) { execExits[id] = nil }
 }
+
+extension PodWorker {
+    /// Rewrites the pod's configMap and secret volumes whose contents changed (AtomicWriter's
+    /// swap); a volume whose object went, or that fails, keeps what it had, as the kubelet does.
+    func refreshConfigVolumes() {
+        guard !terminating else { return }
+        // A pod waiting for a missing object (its volume or an env key) tries again now.
+        defer { requestSync() }
+        guard volumes != nil else { return }
+        let config = ctx.configs.objects(namespace: pod.metadata.namespace ?? "default")
+        for v in pod.spec.volumes ?? [] where v.configMap != nil || v.secret != nil {
+            do {
+                guard let files = try ConfigVolumes.files(v, config, namespace: pod.metadata.namespace ?? "default") else { continue }
+                if try ConfigVolumes.write(files, into: PodVolumes.directory(podDir, v.name), secret: v.secret != nil) {
+                    logger.debug("config volume updated", metadata: ["volume": "\(v.name)"])
+                }
+            } catch {
+                logger.warning("config volume update failed", metadata: ["volume": "\(v.name)", "error": "\(error)"])
+            }
+        }
+    }
+}

@@ -166,7 +166,7 @@ actor PodWorker {
     private func ensureVolumes() async -> Bool {
         if volumes != nil { return true }
         do {
-            volumes = try PodVolumes.setUp(pod, podDir: podDir)
+            volumes = try PodVolumes.setUp(pod, podDir: podDir, config: ctx.configs.objects(namespace: pod.metadata.namespace ?? "default"))
             retryDelay = 1
             return true
         } catch {
@@ -466,7 +466,8 @@ actor PodWorker {
             pod: pod, nodeName: ctx.config.nodeName, hostIP: ctx.config.hostIP,
             podIP: (pod.spec.hostNetwork ?? false) ? ctx.config.hostIP : (record.podIP ?? ""),
             volumes: volumes, hostsFile: podDir + "/etc-hosts", hostnameFile: podDir + "/etc-hostname",
-            resolvConf: podDir + "/resolv.conf", sharedMemory: sandbox.config.shmPath)
+            resolvConf: podDir + "/resolv.conf", sharedMemory: sandbox.config.shmPath,
+            config: ctx.configs.objects(namespace: pod.metadata.namespace ?? "default"))
     }
 
     /// A fresh instance directory (writable layer, overlay work dir, mount point, termination

@@ -101,7 +101,7 @@ enum Protobuf {
     indirect enum Kind {
         var isMap: Bool {
             switch self {
-            case .stringMap, .quantityMap: return true
+            case .stringMap, .quantityMap, .bytesMap: return true
             default: return false
             }
         }
@@ -109,6 +109,8 @@ enum Protobuf {
         case string, int, bool, stringMap, time, intOrString
         /// map<string, resource.Quantity>: entries whose value is a message of one string.
         case quantityMap
+        /// map<string, bytes>: JSON carries the bytes base64-encoded.
+        case bytesMap
         case message(Message)
     }
 
@@ -148,6 +150,13 @@ enum Protobuf {
                 if f.number == 1 { key = String(decoding: s, as: UTF8.self) } else if f.number == 2 { val = String(decoding: s, as: UTF8.self) }
             }
             return [key: .string(val)]
+        case (.bytesMap, .bytes(let b)):
+            var key = "", val: [UInt8] = []
+            for f in try fields(b) {
+                guard case .bytes(let s) = f.value else { continue }
+                if f.number == 1 { key = String(decoding: s, as: UTF8.self) } else if f.number == 2 { val = Array(s) }
+            }
+            return [key: .string(Base64.encode(val))]
         case (.quantityMap, .bytes(let b)):
             var key = "", val = ""
             for f in try fields(b) {
@@ -293,5 +302,16 @@ enum Schemas {
     /// `kubectl create namespace` sends only the name (its spec and status are empty).
     static let namespace = Protobuf.Message(fields: [1: F(name: "metadata", kind: .message(objectMeta))])
 
-    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment, "Job": job, "Namespace": namespace]
+    static let configMap = Protobuf.Message(fields: [
+        1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "data", kind: .stringMap),
+        3: F(name: "binaryData", kind: .bytesMap), 4: F(name: "immutable", kind: .bool, keepZero: true),
+    ])
+
+    static let secret = Protobuf.Message(fields: [
+        1: F(name: "metadata", kind: .message(objectMeta)), 2: F(name: "data", kind: .bytesMap), 3: F(name: "type", kind: .string),
+        4: F(name: "stringData", kind: .stringMap), 5: F(name: "immutable", kind: .bool, keepZero: true),
+    ])
+
+    static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment, "Job": job, "Namespace": namespace,
+                                                     "ConfigMap": configMap, "Secret": secret]
 }

@@ -27,6 +27,8 @@ public final class Registry: Sendable {
         s[Resources.jobs.qualifiedName] = WorkloadStrategy<Job>.jobs
         s[Resources.daemonSets.qualifiedName] = WorkloadStrategy<DaemonSet>.daemonSets
         s[Resources.replicationControllers.qualifiedName] = WorkloadStrategy<ReplicationController>.replicationControllers
+        s[Resources.configMaps.qualifiedName] = ConfigMapStrategy()
+        s[Resources.secrets.qualifiedName] = SecretStrategy()
         s[Resources.limitRanges.qualifiedName] = PolicyStrategy<LimitRange>.limitRanges
         s[Resources.resourceQuotas.qualifiedName] = PolicyStrategy<ResourceQuota>.resourceQuotas
         strategies = s

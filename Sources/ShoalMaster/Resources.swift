@@ -60,6 +60,12 @@ public enum Resources {
         group: "apps", version: "v1", kind: "Deployment", plural: "deployments", singular: "deployment", namespaced: true,
         shortNames: ["deploy"], subresources: ["status", "scale"], categories: ["all"], fieldSelectors: [])
 
+    public static let configMaps = ResourceInfo(
+        group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", singular: "configmap", namespaced: true,
+        shortNames: ["cm"], subresources: [], categories: [], fieldSelectors: [])
+    public static let secrets = ResourceInfo(
+        group: "", version: "v1", kind: "Secret", plural: "secrets", singular: "secret", namespaced: true,
+        shortNames: [], subresources: [], categories: [], fieldSelectors: ["type"])
     public static let limitRanges = ResourceInfo(
         group: "", version: "v1", kind: "LimitRange", plural: "limitranges", singular: "limitrange", namespaced: true,
         shortNames: ["limits"], subresources: [], categories: [], fieldSelectors: [])
@@ -76,7 +82,7 @@ public enum Resources {
         group: "batch", version: "v1", kind: "Job", plural: "jobs", singular: "job", namespaced: true,
         shortNames: [], subresources: ["status"], categories: ["all"], fieldSelectors: ["status.successful"])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers]
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers, configMaps, secrets]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

@@ -52,6 +52,10 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Desired", type: "integer"), Column(name: "Current", type: "integer"),
                     Column(name: "Ready", type: "integer"), Column(name: "Age"), Column(name: "Containers", priority: 1),
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
+        case "configmaps":
+            return [Column(name: "Name", format: "name"), Column(name: "Data", type: "integer"), Column(name: "Age")]
+        case "secrets":
+            return [Column(name: "Name", format: "name"), Column(name: "Type"), Column(name: "Data", type: "integer"), Column(name: "Age")]
         case "resourcequotas":
             return [Column(name: "Name", format: "name"), Column(name: "Age"), Column(name: "Request"), Column(name: "Limit")]
         case "daemonsets":
@@ -130,6 +134,11 @@ enum Tables {
             guard let rs = try? obj.decode(ReplicaSet.self) else { return [name, 0, 0, 0, .string(age), "", "", ""] }
             return [name, .int(Int64(rs.spec.replicas ?? 1)), .int(Int64(rs.status?.replicas ?? 0)), .int(Int64(rs.status?.readyReplicas ?? 0)),
                     .string(age)] + templateCells(rs.spec.template, rs.spec.selector)
+        case "configmaps":
+            let count = (obj["data"]?.objectValue?.count ?? 0) + (obj["binaryData"]?.objectValue?.count ?? 0)
+            return [name, .int(Int64(count)), .string(age)]
+        case "secrets":
+            return [name, .string(obj["type"]?.stringValue ?? ""), .int(Int64(obj["data"]?.objectValue?.count ?? 0)), .string(age)]
         case "resourcequotas":
             // `pods: 1/10, requests.cpu: 0/1`, limits apart, as the API server's printer.
             let q = try? obj.decode(ResourceQuota.self)

@@ -42,9 +42,12 @@ public struct PodContext: Sendable {
     public var hostnameFile: String
     public var resolvConf: String
     public var sharedMemory: String?
+    /// The ConfigMaps and Secrets of the pod's namespace, by name; nil for a standalone agent.
+    public var config: ConfigObjects?
 
     public init(pod: Pod, nodeName: String, hostIP: String, podIP: String, volumes: [String: (path: String, isDirectory: Bool)],
-                hostsFile: String, hostnameFile: String, resolvConf: String, sharedMemory: String?) {
+                hostsFile: String, hostnameFile: String, resolvConf: String, sharedMemory: String?, config: ConfigObjects? = nil) {
+        self.config = config
         self.pod = pod
         self.nodeName = nodeName
         self.hostIP = hostIP
@@ -143,15 +146,33 @@ public struct ContainerConfigurator: Sendable {
         for (i, e) in (c.env ?? []).enumerated() {
             let value: String
             if let source = e.valueFrom {
-                value = try resolve(source, container: c, context: context, field: "env[\(i)].valueFrom")
+                // An optional key that is not there sets no variable at all.
+                guard let resolved = try resolve(source, container: c, context: context, field: "env[\(i)].valueFrom") else { continue }
+                value = resolved
             } else {
                 value = ContainerConfigurator.expand(e.value ?? "", containerEnv)
             }
             containerEnv[e.name] = value
             pairs.append((e.name, value))
         }
-        if let from = c.envFrom, !from.isEmpty {
-            throw .config("envFrom needs a ConfigMap or Secret, which a standalone agent does not have")
+        // envFrom first in the kubelet's order: env entries then override what it set.
+        var fromSources: [(String, String)] = []
+        for source in c.envFrom ?? [] {
+            let (kind, name, optional): (String, String, Bool) = source.configMapRef.map { ("configmap", $0.name ?? "", $0.optional == true) }
+                ?? source.secretRef.map { ("secret", $0.name ?? "", $0.optional == true) } ?? ("", "", true)
+            guard !kind.isEmpty else { continue }
+            let contents = kind == "configmap" ? context.config?.configMaps[name]?.contents : context.config?.secrets[name]?.contents
+            guard let contents else {
+                if optional { continue }
+                throw .config(Self.notFound(kind, name, context))
+            }
+            for key in contents.keys.sorted() where ContainerConfigurator.isEnvName((source.prefix ?? "") + key) {
+                fromSources.append(((source.prefix ?? "") + key, String(decoding: contents[key]!, as: UTF8.self)))
+            }
+        }
+        if !fromSources.isEmpty {
+            let explicit = Set(pairs.dropFirst().map(\.name))
+            pairs.insert(contentsOf: fromSources.filter { !explicit.contains($0.0) }.map { (name: $0.0, value: $0.1) }, at: 1)
         }
         if c.tty == true, containerEnv["TERM"] == nil { pairs.append(("TERM", "xterm")) }
         return image.config.mergedEnv(pairs)
@@ -182,7 +203,31 @@ public struct ContainerConfigurator: Sendable {
         return out
     }
 
-    func resolve(_ source: EnvVarSource, container: Container, context: PodContext, field: String) throws(ContainerConfigError) -> String {
+    /// A key of a ConfigMap or Secret, with the kubelet's messages for what is missing.
+    func keyValue(kind: String, _ name: String, _ key: String, optional: Bool, _ context: PodContext,
+                  _ lookup: (ConfigObjects, String) -> [String: [UInt8]]?) throws(ContainerConfigError) -> String? {
+        guard let config = context.config, let contents = lookup(config, name) else {
+            if optional { return nil }
+            throw .config(Self.notFound(kind, name, context))
+        }
+        guard let value = contents[key] else {
+            if optional { return nil }
+            throw .config("couldn't find key \(key) in \(kind == "configmap" ? "ConfigMap" : "Secret") \(context.pod.metadata.namespace ?? "default")/\(name)")
+        }
+        return String(decoding: value, as: UTF8.self)
+    }
+
+    static func notFound(_ kind: String, _ name: String, _ context: PodContext) -> String {
+        context.config == nil ? "\(kind) \"\(name)\" not found (a standalone agent has no ConfigMaps or Secrets)" : "\(kind) \"\(name)\" not found"
+    }
+
+    /// C_IDENTIFIER-ish, as envFrom keys must be to become variables (others are skipped).
+    static func isEnvName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, !(first >= 48 && first <= 57) else { return false }
+        return s.utf8.allSatisfy { c in (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 || c == 46 }
+    }
+
+    func resolve(_ source: EnvVarSource, container: Container, context: PodContext, field: String) throws(ContainerConfigError) -> String? {
         let pod = context.pod
         if let ref = source.fieldRef {
             let path = ref.fieldPath
@@ -206,10 +251,10 @@ public struct ContainerConfigurator: Sendable {
             return ContainerConfigurator.resourceValue(ref.resource, divisor: ref.divisor, target)
         }
         if let ref = source.configMapKeyRef {
-            throw .config("\(field).configMapKeyRef: configmap \"\(ref.name ?? "")\" not found (a standalone agent has no ConfigMaps)")
+            return try keyValue(kind: "configmap", ref.name ?? "", ref.key, optional: ref.optional == true, context) { $0.configMaps[$1]?.contents }
         }
         if let ref = source.secretKeyRef {
-            throw .config("\(field).secretKeyRef: secret \"\(ref.name ?? "")\" not found (a standalone agent has no Secrets)")
+            return try keyValue(kind: "secret", ref.name ?? "", ref.key, optional: ref.optional == true, context) { $0.secrets[$1]?.contents }
         }
         throw .config("\(field): must specify one of fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef")
     }
@@ -364,3 +409,13 @@ extension Pod {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The ConfigMaps and Secrets a pod's containers may use: its namespace's, by name.
+public struct ConfigObjects: Sendable {
+    public var configMaps: [String: ConfigMap]
+    public var secrets: [String: Secret]
+    public init(configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:]) {
+        self.configMaps = configMaps
+        self.secrets = secrets
+    }
+}

@@ -399,4 +399,72 @@ struct WorkloadTests {
         #expect(deleted.out == "namespace \"team\" deleted\n", "\(deleted)")
         #expect(try await cli.kubectl("get", "namespace", "team").code != 0)
     }
+
+    @Test func configMapsAndSecretsAsEnvAndFilesThatFollowUpdates() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        // kubectl create configmap and secret send protobuf.
+        let file = cli.dataDir + "/app.conf"
+        try FileSystem.writeAtomically(file, "listen 8080\n")
+        #expect(try await cli.kubectl("create", "configmap", "app", "--from-literal=mode=fast", "--from-file=app.conf=" + file).out == "configmap/app created\n")
+        #expect(try await cli.kubectl("create", "secret", "generic", "creds", "--from-literal=password=s3cr3t!").out == "secret/creds created\n")
+        let listed = try await cli.kubectl("get", "configmap,secret").out
+        #expect(listed.contains("configmap/app   2      ") && listed.contains("secret/creds   Opaque   1      "), "\(listed)")
+        let pod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: cfg}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: c
+            image: busybox
+            command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+            env:
+            - {name: MODE, valueFrom: {configMapKeyRef: {name: app, key: mode}}}
+            - {name: PASS, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+            - {name: NONE, valueFrom: {configMapKeyRef: {name: app, key: nope, optional: true}}}
+            envFrom: [{prefix: APP_, configMapRef: {name: app}}]
+            volumeMounts: [{name: conf, mountPath: /etc/app}, {name: sec, mountPath: /etc/sec}]
+          volumes:
+          - {name: conf, configMap: {name: app, items: [{key: mode, path: mode.txt}]}}
+          - {name: sec, secret: {secretName: creds, defaultMode: 0400}}
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: pod).code == 0)
+        #expect(try await cli.kubectl("wait", "--for=condition=Ready", "pod/cfg", "--timeout=30s").code == 0)
+        let env = try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "env | grep -E '^(MODE|PASS|NONE|APP_)' | sort").out
+        #expect(env == "APP_mode=fast\nMODE=fast\nPASS=s3cr3t!\n", "\(env)")
+        #expect(try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/app/mode.txt").out == "fast")
+        #expect(try await cli.kubectl("exec", "cfg", "--", "stat", "-L", "-c", "%a", "/etc/sec/password").out == "400\n")
+        #expect(try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/sec/password").out == "s3cr3t!")
+        #expect(try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "mount | grep ' /etc/sec '").out.contains("tmpfs"))
+        // An update reaches the mounted file (the ..data swap); the env stays as it started.
+        #expect(try await cli.kubectl("patch", "configmap", "app", "-p", #"{"data":{"mode":"slow"}}"#).code == 0)
+        try await waitUntil(timeout: 10) { try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/app/mode.txt").out == "slow" }
+        #expect(try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "echo $MODE").out == "fast\n")
+
+        // A key that is not there holds the container in CreateContainerConfigError, naming it.
+        let missing = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: lacking}
+        spec:
+          containers:
+          - name: c
+            image: busybox
+            command: ["sleep", "3600"]
+            env: [{name: X, valueFrom: {configMapKeyRef: {name: app, key: absent}}}]
+        """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: missing).code == 0)
+        try await waitUntil(timeout: 20) {
+            try await cli.kubectl("get", "pod", "lacking", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}: {.status.containerStatuses[0].state.waiting.message}").out
+                == "CreateContainerConfigError: couldn't find key absent in ConfigMap default/app"
+        }
+        // Immutable objects keep their data.
+        #expect(try await cli.kubectl("patch", "secret", "creds", "-p", #"{"immutable":true}"#).code == 0)
+        let refused = try await cli.kubectl("patch", "secret", "creds", "-p", #"{"stringData":{"password":"other"}}"#)
+        #expect(refused.code != 0 && refused.err.contains("data: Forbidden: field is immutable when `immutable` is set"), "\(refused)")
+    }
 }

@@ -27,6 +27,9 @@ extension Agent {
         }
         await session.start()
         if ctx.network.enabled { await session.watchNetwork(ctx.network) }
+        ctx.configs.enable()
+        ctx.configs.onChange { [weak self] in Task { await self?.refreshConfigVolumes() } }
+        await session.watchConfig(ctx.configs)
         logger.info("reporting to the master", metadata: ["master": "\(master.client.endpoint)", "node": "\(master.nodeName)"])
     }
 
@@ -94,4 +97,11 @@ struct MasterSnapshot: Sendable {
     /// nil until the manifest source delivered (or when there is none: then empty).
     var staticPods: [Pod]?
     var workers: [String: Worker]
+}
+
+extension Agent {
+    /// A ConfigMap or Secret changed: every pod's volumes of them catch up.
+    func refreshConfigVolumes() async {
+        for worker in workers.values { await worker.refreshConfigVolumes() }
+    }
 }

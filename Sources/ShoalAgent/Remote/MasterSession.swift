@@ -99,6 +99,20 @@ actor MasterSession {
         })
     }
 
+    /// Follows the ConfigMaps and Secrets pods use as env and volumes.
+    func watchConfig(_ cache: ConfigCache) {
+        let log = logger
+        let delay = options.maxRetryDelay
+        let configMaps = ListWatch(api: api, path: "/api/v1/configmaps", what: "configmaps", logger: log) { items in
+            cache.setConfigMaps(items.compactMap { try? $0.decode(ConfigMap.self) })
+        }
+        let secrets = ListWatch(api: api, path: "/api/v1/secrets", what: "secrets", logger: log) { items in
+            cache.setSecrets(items.compactMap { try? $0.decode(Secret.self) })
+        }
+        tasks.append(Task { await configMaps.run(maxRetryDelay: delay) })
+        tasks.append(Task { await secrets.run(maxRetryDelay: delay) })
+    }
+
     func stop() async {
         for t in tasks { t.cancel() }
         wake.finish()
