@@ -114,6 +114,7 @@ let package = Package(
             dependencies: [
                 "ShoalAPI", "ShoalOS", "ShoalStore", "ShoalPKI", "ShoalScheduler", "ShoalHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(

@@ -43,10 +43,11 @@ extension APIServer {
             expired = Registry.mapStoreError(error)
         }
         let initialObjects = initial, expiredError = expired, seenKeys = seen
+        let registry = self.registry
         return .stream(status: 200, contentType: "application/json") { writer in
             let work = Task {
                 try await Self.pump(writer: writer, r: r, table: table, include: include, labels: labels, fields: fields,
-                                    initial: initialObjects, seen: seenKeys, expired: expiredError, stream: stream)
+                                    initial: initialObjects, seen: seenKeys, expired: expiredError, stream: stream, registry: registry)
             }
             // The stream ends when the client goes or the timeout passes, whichever is first.
             let stopper = timeout.map { seconds in
@@ -66,11 +67,11 @@ extension APIServer {
 
     static func pump(writer: StreamWriter, r: ResourceInfo, table: Bool, include: Tables.IncludeObject,
                      labels: LabelQuery, fields: FieldSelector, initial: [JSONValue], seen: [String], expired: APIError?,
-                     stream: AsyncThrowingStream<StoreEvent, Error>?) async throws {
+                     stream: AsyncThrowingStream<StoreEvent, Error>?, registry: Registry) async throws {
         var first = true
         func send(_ type: String, _ obj: JSONValue, revision: Int64? = nil) async throws {
             if !table, let revision {
-                try await writer.write(WatchEncodings.shared.line(revision, type, obj))
+                try await writer.write(registry.watchEncodings.line(revision, type, obj))
                 return
             }
             var object = obj
@@ -95,7 +96,7 @@ extension APIServer {
         let everything = labels.isEverything && fields.isEverything
         do {
             for try await event in stream {
-                guard let obj = WatchEncodings.shared.object(event) else { continue }
+                guard let obj = registry.watchEncodings.object(event, registry) else { continue }
                 let matches = labels.matches(obj) && fields.matches(obj)
                 let wasVisible = visible.contains(event.key)
                 switch event.kind {
@@ -122,17 +123,17 @@ extension APIServer {
 }
 
 /// Each store event parsed, and each watch line encoded, once for all watchers (a hundred
-/// watchers of one change would otherwise parse and serialize it a hundred times).
+/// watchers of one change would otherwise parse and serialize it a hundred times). One per
+/// registry: revisions are a store's own, and a process may hold several masters.
 final class WatchEncodings: Sendable {
-    static let shared = WatchEncodings()
     /// Events are unique by revision; the last few hundred cover every watcher that keeps up.
     static let kept: Int64 = 512
     let objects = Locked<[Int64: JSONValue]>([:])
     let lines = Locked<[String: [UInt8]]>([:])
 
-    func object(_ event: StoreEvent) -> JSONValue? {
+    func object(_ event: StoreEvent, _ registry: Registry) -> JSONValue? {
         if let hit = objects.withLock({ $0[event.revision] }) { return hit }
-        guard let obj = try? JSONValue.parse(event.value) else { return nil }
+        guard let obj = try? registry.decodeRecord(event.value) else { return nil }
         objects.withLock {
             $0[event.revision] = obj
             if $0.count > Int(Self.kept) * 2 { $0 = $0.filter { $0.key > event.revision - Self.kept } }
@@ -180,7 +181,7 @@ extension Registry {
         forget(key)
         do {
             _ = try store.delete(key, expectedRevision: nil) { current, rev in
-                Self.stamp((try? JSONValue.parse(current.value)) ?? .null, rev).serialized
+                try sealed(key, Self.stamp((try? decodeRecord(current.value)) ?? .null, rev))
             }
         } catch StoreError.notFound {
             return

@@ -96,7 +96,8 @@ public final class Master: Sendable {
         clusterCIDR = networks.cluster
         loadBalancerPool = try? config.loadBalancerCIDR.map { try IPv4CIDR(parsing: $0) }
         store = try Store(path: config.masterDir + "/state.db", options: config.store, logger: logger)
-        registry = Registry(store: store, defaultTolerationSeconds: config.defaultTolerationSeconds, services: services)
+        registry = Registry(store: store, defaultTolerationSeconds: config.defaultTolerationSeconds, services: services,
+                            sealer: try SecretSealer.loadOrCreate(config.masterDir + "/secrets.key"))
         ca = try CertificateAuthority.loadOrCreate(directory: config.masterDir + "/pki")
         tokens = try TokenStore(path: config.masterDir + "/pki/tokens", adminKubeconfig: config.kubeconfigPath)
     }

@@ -13,8 +13,14 @@ public final class Registry: Sendable {
     /// parse each stored object once per change, not once per request.
     let parsed = Locked<[String: (revision: Int64, object: JSONValue)]>([:])
 
-    init(store: Store, defaultTolerationSeconds: Int64 = 300, services: ServiceAllocator) {
+    /// Seals Secrets before they reach the store.
+    let sealer: SecretSealer?
+    /// Each store event parsed, and each watch line encoded, once for all of this registry's watchers.
+    let watchEncodings = WatchEncodings()
+
+    init(store: Store, defaultTolerationSeconds: Int64 = 300, services: ServiceAllocator, sealer: SecretSealer? = nil) {
         self.store = store
+        self.sealer = sealer
         var s: [String: any ResourceStrategy] = [:]
         for r in Resources.all { s[r.qualifiedName] = GenericStrategy(resource: r) }
         s[Resources.pods.qualifiedName] = PodStrategy(defaultTolerationSeconds: defaultTolerationSeconds)
@@ -139,7 +145,7 @@ public final class Registry: Sendable {
         if dryRun { return obj }
         let key = Self.key(r, namespace: obj["metadata"]?["namespace"]?.stringValue, name: name)
         do {
-            let record = try store.create(key) { rev in Self.stamp(obj, rev).serialized }
+            let record = try store.create(key) { rev in try sealed(key, Self.stamp(obj, rev)) }
             committed = true
             return try decode(record)
         } catch StoreError.alreadyExists {
@@ -178,7 +184,7 @@ public final class Registry: Sendable {
                    (new["metadata"]?["finalizers"]?.arrayValue ?? []).isEmpty, strategy.removesWhenFinalized {
                     finalized = true
                 }
-                return Self.stamp(new, rev).serialized
+                return try sealed(key, Self.stamp(new, rev))
             }
             committed = true
             let obj = try decode(record)
@@ -243,7 +249,7 @@ public final class Registry: Sendable {
         forget(key)
         do {
             let record = try store.delete(key, expectedRevision: nil) { current, rev in
-                Self.stamp((try? JSONValue.parse(current.value)) ?? .null, rev).serialized
+                try sealed(key, Self.stamp((try? decodeRecord(current.value)) ?? .null, rev))
             }
             let last = try decodeRecord(record.value)
             strategy(r).settle(old: last, new: nil, committed: true)
@@ -300,7 +306,12 @@ public final class Registry: Sendable {
     }
 
     func decodeRecord(_ bytes: [UInt8]) throws(APIError) -> JSONValue {
-        do { return try JSONValue.parse(bytes) } catch { throw APIError.internalError("stored object does not parse: \(error)") }
+        do { return try JSONValue.parse(try sealer?.open(bytes) ?? bytes) } catch { throw APIError.internalError("stored object does not parse: \(error)") }
+    }
+
+    /// The bytes stored for an object: sealed when it is a Secret.
+    func sealed(_ key: String, _ obj: JSONValue) throws -> [UInt8] {
+        try sealer?.seal(key, obj.serialized) ?? obj.serialized
     }
 
     func storeCall<T>(_ body: () throws -> T) throws(APIError) -> T {

@@ -462,6 +462,14 @@ struct WorkloadTests {
             try await cli.kubectl("get", "pod", "lacking", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}: {.status.containerStatuses[0].state.waiting.message}").out
                 == "CreateContainerConfigError: couldn't find key absent in ConfigMap default/app"
         }
+        // At rest the Secret is sealed: neither its value nor its base64 is in the database.
+        let masterDir = cli.dataDir + "/master"
+        var stored: [UInt8] = []
+        for f in try FileSystem.listDirectory(masterDir) where f.hasPrefix("state.db") { stored += try FileSystem.read(masterDir + "/" + f) }
+        #expect(!stored.isEmpty)
+        #expect(stored.firstRange(of: Array("s3cr3t!".utf8)) == nil && stored.firstRange(of: Array("czNjcjN0IQ".utf8)) == nil)
+        #expect(stored.firstRange(of: Array("k8s:enc:aesgcm:v1:shoal:".utf8)) != nil)
+        #expect(try await cli.kubectl("get", "secret", "creds", "-o", "jsonpath={.data.password}").out == "czNjcjN0IQ==")
         // Immutable objects keep their data.
         #expect(try await cli.kubectl("patch", "secret", "creds", "-p", #"{"immutable":true}"#).code == 0)
         let refused = try await cli.kubectl("patch", "secret", "creds", "-p", #"{"stringData":{"password":"other"}}"#)
