@@ -7,36 +7,57 @@ import ShoalRuntime
 import Glibc
 #endif
 
-/// configMap and secret volumes, written as the kubelet's AtomicWriter writes them: the files
+/// configMap, secret, downwardAPI and projected volumes, written as the kubelet's AtomicWriter writes them: the files
 /// in a timestamped directory, `..data` a symlink to it, each top-level name a symlink
 /// through `..data`. An update writes a new directory and swaps `..data` with one rename, so
 /// a reader sees the old files or the new ones, never a mix. (A subPath mount pins one file
 /// and does not follow.) Secret volumes are tmpfs, so their contents never touch the disk.
 enum ConfigVolumes {
-    /// The files a volume holds (relative path → bytes and mode), or nil when its object is
-    /// missing and optional (an empty volume).
-    static func files(_ v: Volume, _ config: ConfigObjects?, namespace: String) throws(VolumeError) -> [String: ([UInt8], Int32)]? {
-        let (kind, name, items, defaultMode, optional): (String, String, [KeyToPath]?, Int32?, Bool)
+    typealias Files = [String: ([UInt8], Int32)]
+
+    /// The files a configMap, secret, downwardAPI or projected volume holds (relative path →
+    /// bytes and mode); nil for other kinds of volume. A missing optional object gives none.
+    static func files(_ v: Volume, _ config: ConfigObjects?, pod: Pod) throws(VolumeError) -> Files? {
         if let c = v.configMap {
-            (kind, name, items, defaultMode, optional) = ("configmap", c.name ?? "", c.items, c.defaultMode, c.optional == true)
-        } else if let s = v.secret {
-            (kind, name, items, defaultMode, optional) = ("secret", s.secretName ?? "", s.items, s.defaultMode, s.optional == true)
-        } else {
-            return nil
+            return try objectFiles(v.name, "configmap", c.name ?? "", c.items, c.defaultMode ?? 0o644, c.optional == true, config)
         }
+        if let s = v.secret {
+            return try objectFiles(v.name, "secret", s.secretName ?? "", s.items, s.defaultMode ?? 0o644, s.optional == true, config)
+        }
+        if let d = v.downwardAPI { return try downwardFiles(v.name, d.items ?? [], d.defaultMode ?? 0o644, pod) }
+        guard let p = v.projected else { return nil }
+        let mode = p.defaultMode ?? 0o644
+        var out: Files = [:]
+        for source in p.sources ?? [] {
+            var part: Files
+            if let c = source.configMap {
+                part = try objectFiles(v.name, "configmap", c.name ?? "", c.items, mode, c.optional == true, config)
+            } else if let s = source.secret {
+                part = try objectFiles(v.name, "secret", s.name ?? "", s.items, mode, s.optional == true, config)
+            } else if let d = source.downwardAPI {
+                part = try downwardFiles(v.name, d.items ?? [], mode, pod)
+            } else {
+                throw VolumeError(volume: v.name, detail: "projected volume source not supported (Shoal has no service account tokens or trust bundles)")
+            }
+            out.merge(part) { _, new in new }
+        }
+        return out
+    }
+
+    static func objectFiles(_ volume: String, _ kind: String, _ name: String, _ items: [KeyToPath]?, _ mode: Int32, _ optional: Bool,
+                            _ config: ConfigObjects?) throws(VolumeError) -> Files {
         let contents = kind == "configmap" ? config?.configMaps[name]?.contents : config?.secrets[name]?.contents
         guard let contents else {
             if optional { return [:] }
-            throw VolumeError(volume: v.name, detail: config == nil ? "\(kind) \"\(name)\" not found (a standalone agent has no ConfigMaps or Secrets)"
-                                                                      : "\(kind) \"\(name)\" not found")
+            throw VolumeError(volume: volume, detail: config == nil ? "\(kind) \"\(name)\" not found (a standalone agent has no ConfigMaps or Secrets)"
+                                                                    : "\(kind) \"\(name)\" not found")
         }
-        let mode = defaultMode ?? 0o644
-        var out: [String: ([UInt8], Int32)] = [:]
+        var out: Files = [:]
         if let items {
             for item in items {
                 guard let value = contents[item.key] else {
                     if optional { continue }
-                    throw VolumeError(volume: v.name, detail: "\(kind) references non-existent \(kind == "configmap" ? "config" : "secret") key: \(item.key)")
+                    throw VolumeError(volume: volume, detail: "\(kind) references non-existent \(kind == "configmap" ? "config" : "secret") key: \(item.key)")
                 }
                 out[item.path] = (value, item.mode ?? mode)
             }
@@ -46,7 +67,45 @@ enum ConfigVolumes {
         return out
     }
 
-    /// Writes `files` into `dir` (made, and for secrets mounted as tmpfs, if new); returns
+    /// The pod's own fields as files, as the downward API writes them (maps as `key="value"`
+    /// lines, sorted).
+    static func downwardFiles(_ volume: String, _ items: [DownwardAPIVolumeFile], _ mode: Int32, _ pod: Pod) throws(VolumeError) -> Files {
+        func lines(_ m: [String: String]?) -> String {
+            (m ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: "\n")
+        }
+        var out: Files = [:]
+        for item in items {
+            var value: String
+            if let path = item.fieldRef?.fieldPath {
+                switch path {
+                case "metadata.name": value = pod.metadata.name ?? ""
+                case "metadata.namespace": value = pod.metadata.namespace ?? "default"
+                case "metadata.uid": value = pod.metadata.uid ?? ""
+                case "metadata.labels": value = lines(pod.metadata.labels)
+                case "metadata.annotations": value = lines(pod.metadata.annotations)
+                default:
+                    if let key = ContainerConfigurator.mapKey(path, prefix: "metadata.labels") {
+                        value = pod.metadata.labels?[key] ?? ""
+                    } else if let key = ContainerConfigurator.mapKey(path, prefix: "metadata.annotations") {
+                        value = pod.metadata.annotations?[key] ?? ""
+                    } else {
+                        throw VolumeError(volume: volume, detail: "unsupported downward API field path \"\(path)\"")
+                    }
+                }
+            } else if let ref = item.resourceFieldRef {
+                guard let c = pod.spec.containers.first(where: { $0.name == (ref.containerName ?? "") }) else {
+                    throw VolumeError(volume: volume, detail: "resourceFieldRef names no container of the pod: \"\(ref.containerName ?? "")\"")
+                }
+                value = ContainerConfigurator.resourceValue(ref.resource, divisor: ref.divisor, c)
+            } else {
+                continue
+            }
+            out[item.path] = (Array(value.utf8), item.mode ?? mode)
+        }
+        return out
+    }
+
+    /// Writes `files` into `dir` (made, and with `secret` mounted as tmpfs, if new); returns
     /// false when the volume already held exactly these files.
     @discardableResult
     static func write(_ files: [String: ([UInt8], Int32)], into dir: String, secret: Bool) throws(VolumeError) -> Bool {

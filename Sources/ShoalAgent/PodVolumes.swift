@@ -38,9 +38,9 @@ enum PodVolumes {
                 out[v.name] = (dir, true)
             } else if let hostPath = v.hostPath {
                 out[v.name] = (hostPath.path, try checkHostPath(v.name, hostPath))
-            } else if let files = try ConfigVolumes.files(v, config, namespace: pod.metadata.namespace ?? "default") {
+            } else if let files = try ConfigVolumes.files(v, config, pod: pod) {
                 let dir = directory(podDir, v.name)
-                try ConfigVolumes.write(files, into: dir, secret: v.secret != nil)
+                try ConfigVolumes.write(files, into: dir, secret: v.configMap == nil)
                 out[v.name] = (dir, true)
             } else {
                 let kind = v.sourceNames.first ?? "unknown"

@@ -190,10 +190,10 @@ extension PodWorker {
         defer { requestSync() }
         guard volumes != nil else { return }
         let config = ctx.configs.objects(namespace: pod.metadata.namespace ?? "default")
-        for v in pod.spec.volumes ?? [] where v.configMap != nil || v.secret != nil {
+        for v in pod.spec.volumes ?? [] where v.configMap != nil || v.secret != nil || v.projected != nil || v.downwardAPI != nil {
             do {
-                guard let files = try ConfigVolumes.files(v, config, namespace: pod.metadata.namespace ?? "default") else { continue }
-                if try ConfigVolumes.write(files, into: PodVolumes.directory(podDir, v.name), secret: v.secret != nil) {
+                guard let files = try ConfigVolumes.files(v, config, pod: pod) else { continue }
+                if try ConfigVolumes.write(files, into: PodVolumes.directory(podDir, v.name), secret: v.configMap == nil) {
                     logger.debug("config volume updated", metadata: ["volume": "\(v.name)"])
                 }
             } catch {

@@ -259,14 +259,14 @@ public struct ContainerConfigurator: Sendable {
         throw .config("\(field): must specify one of fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef")
     }
 
-    static func mapKey(_ path: String, prefix: String) -> String? {
+    public static func mapKey(_ path: String, prefix: String) -> String? {
         guard path.hasPrefix(prefix + "['"), path.hasSuffix("']") else { return nil }
         return String(path.dropFirst(prefix.count + 2).dropLast(2))
     }
 
     /// The downward API's resource values: limits fall back to node capacity, which a
     /// standalone agent reports as unlimited (0 cores → the host's count is not known here).
-    static func resourceValue(_ resource: String, divisor: Quantity?, _ c: Container) -> String {
+    public static func resourceValue(_ resource: String, divisor: Quantity?, _ c: Container) -> String {
         let q: Quantity?
         switch resource {
         case "limits.cpu": q = c.resources?.limits?["cpu"]

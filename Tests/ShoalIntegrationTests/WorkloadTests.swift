@@ -415,7 +415,7 @@ struct WorkloadTests {
         let pod = """
         apiVersion: v1
         kind: Pod
-        metadata: {name: cfg}
+        metadata: {name: cfg, labels: {app: cfg, tier: test}}
         spec:
           terminationGracePeriodSeconds: 1
           containers:
@@ -427,10 +427,16 @@ struct WorkloadTests {
             - {name: PASS, valueFrom: {secretKeyRef: {name: creds, key: password}}}
             - {name: NONE, valueFrom: {configMapKeyRef: {name: app, key: nope, optional: true}}}
             envFrom: [{prefix: APP_, configMapRef: {name: app}}]
-            volumeMounts: [{name: conf, mountPath: /etc/app}, {name: sec, mountPath: /etc/sec}]
+            volumeMounts: [{name: conf, mountPath: /etc/app}, {name: sec, mountPath: /etc/sec}, {name: all, mountPath: /etc/all}]
           volumes:
           - {name: conf, configMap: {name: app, items: [{key: mode, path: mode.txt}]}}
           - {name: sec, secret: {secretName: creds, defaultMode: 0400}}
+          - name: all
+            projected:
+              sources:
+              - configMap: {name: app, items: [{key: app.conf, path: conf/app.conf}]}
+              - secret: {name: creds}
+              - downwardAPI: {items: [{path: name, fieldRef: {fieldPath: metadata.name}}, {path: labels, fieldRef: {fieldPath: metadata.labels}}]}
         """
         #expect(try await cli.kubectl("apply", "-f", "-", stdin: pod).code == 0)
         #expect(try await cli.kubectl("wait", "--for=condition=Ready", "pod/cfg", "--timeout=30s").code == 0)
@@ -440,6 +446,8 @@ struct WorkloadTests {
         #expect(try await cli.kubectl("exec", "cfg", "--", "stat", "-L", "-c", "%a", "/etc/sec/password").out == "400\n")
         #expect(try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/sec/password").out == "s3cr3t!")
         #expect(try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "mount | grep ' /etc/sec '").out.contains("tmpfs"))
+        let projected = try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "cat /etc/all/conf/app.conf /etc/all/password; echo; cat /etc/all/name; echo; cat /etc/all/labels").out
+        #expect(projected == "listen 8080\ns3cr3t!\ncfg\napp=\"cfg\"\ntier=\"test\"", "\(projected)")
         // An update reaches the mounted file (the ..data swap); the env stays as it started.
         #expect(try await cli.kubectl("patch", "configmap", "app", "-p", #"{"data":{"mode":"slow"}}"#).code == 0)
         try await waitUntil(timeout: 10) { try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/app/mode.txt").out == "slow" }
