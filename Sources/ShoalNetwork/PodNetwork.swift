@@ -119,8 +119,9 @@ public actor PodNetwork {
     /// `netns`: the pod's network namespace file (the sandbox's /proc/PID/ns/net).
     public func attach(containerID: String, namespace: String, name: String, netns: String) async throws -> String {
         try await prepare()
-        await detach(containerID: containerID, namespace: namespace, name: name)
         let pin = config.pinnedNetns(containerID)
+        // The pin is made before ADD and removed after DEL: one left means an attachment may be.
+        if FileSystem.exists(pin) { await detach(containerID: containerID, namespace: namespace, name: name) }
         let a = CNIAttachment(containerID: containerID, netnsPath: pin, podNamespace: namespace, podName: name)
         do {
             let fd = open(pin, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Synchronization
 
@@ -93,10 +94,17 @@ public final class Store: Sendable {
     /// `after` below `compactedRevision` throws `.compacted`. The stream ends by throwing `.tooSlow`
     /// when the watcher lags `watchBuffer` live events, and ends normally when the store closes.
     /// Cancelling the consuming task or dropping the stream and its iterator unsubscribes.
+    static let unsubscribing = DispatchQueue(label: "shoal.store.unsubscribe")
+
     public func watch(prefix: String, after revision: Int64) throws(StoreError) -> AsyncThrowingStream<StoreEvent, Error> {
         try core.withLock { core throws(StoreError) in
             try core.watch(prefix: prefix, after: revision) { [weak self] id in
-                self?.core.withLock { $0.unsubscribe(id) }
+                // The stream calls this holding its own lock, while a commit may hold the
+                // store's and be yielding to that very stream: taking the store's lock here
+                // would deadlock the two. The watcher goes a moment later instead (a commit
+                // meanwhile finds it terminated and drops it itself).
+                guard let store = self else { return }
+                Store.unsubscribing.async { store.core.withLock { $0.unsubscribe(id) } }
             }
         }
     }

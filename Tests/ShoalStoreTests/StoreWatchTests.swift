@@ -192,7 +192,8 @@ struct StoreWatchTests {
             #expect(try await iterator.next()?.key == "k")
             #expect(store.watcherCount == 1)
         }
-        #expect(store.watcherCount == 0)
+        // Dropping unsubscribes a moment later, off the stream's own lock.
+        #expect(try await eventually { store.watcherCount == 0 })
     }
 
     @Test func closingTheStoreEndsWatches() async throws {
@@ -274,4 +275,29 @@ private final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     var isSet: Bool { flag.load(ordering: .relaxed) }
     func set() { flag.store(true, ordering: .relaxed) }
+}
+
+/// A watch ended while a write is handing it an event: the stream's termination and the
+/// store's commit take their locks in opposite orders, so unsubscribing must not wait for the
+/// store's lock from inside the stream's callback (this deadlocked a master once).
+@Suite struct StoreWatchCancellationTests {
+    @Test func watchesEndingDuringWritesNeverDeadlock() async throws {
+        let directory = TemporaryDirectory()
+        let store = try openStore(directory, StoreOptions())
+        defer { store.close() }
+        let writer = Task.detached {
+            for index in 0..<3000 {
+                _ = try store.create("/churn/\(index)") { _ in [] }
+                if index % 50 == 0 { await Task.yield() }
+            }
+        }
+        for _ in 0..<300 {
+            let stream = try store.watch(prefix: "/churn/", after: store.revision)
+            let reader = Task { for try await _ in stream { } }
+            await Task.yield()
+            reader.cancel()
+        }
+        try await writer.value
+        #expect(store.revision >= 3000)
+    }
 }
