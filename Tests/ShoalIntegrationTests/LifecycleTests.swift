@@ -10,7 +10,9 @@ struct LifecycleTests {
     @Test func oneContainerFailsAndTheWholePodRestartsInItsSandbox() async throws {
         try await withAgent { a in
             // `a` fails once (its marker lives in the emptyDir, which must survive), then runs.
-            let script = "if [ -e /data/ran ]; then exec sleep 3600; fi; echo kept > /data/ran; sleep 0.5; exit 1"
+            // It lasts 2 s first, so the exec below reaches `b` before the restart stops it
+            // even when the suite loads the machine.
+            let script = "if [ -e /data/ran ]; then exec sleep 3600; fi; echo kept > /data/ran; sleep 2; exit 1"
             try a.apply("pod.yaml", podYAML("duo", containers: [("a", script), ("b", "trap 'exit 0' TERM; sleep 3600 & wait")],
                                             volumes: "  - {name: data, emptyDir: {}}",
                                             containerExtra: "    volumeMounts: [{name: data, mountPath: /data}]"))
