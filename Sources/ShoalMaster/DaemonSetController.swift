@@ -85,24 +85,10 @@ extension Master {
     }
 
     func createPod(for ds: DaemonSet, on node: String, hash: String) -> Bool {
-        let template = ds.spec.template ?? PodTemplateSpec()
-        var meta = ObjectMeta(generateName: "\(ds.metadata.name ?? "")-", namespace: ds.metadata.namespace)
-        meta.labels = (template.metadata?.labels ?? [:]).merging([DaemonSet.revisionHashLabel: hash]) { $1 }
-        meta.annotations = template.metadata?.annotations
-        meta.ownerReferences = [reference(ds.metadata, kind: "DaemonSet")]
-        var spec = template.spec ?? PodSpec()
-        spec.nodeName = node
-        spec.tolerations = (spec.tolerations ?? []) + Self.daemonTolerations
-        guard let body = try? JSONValue.encoding(Pod(metadata: meta, spec: spec)) else { return false }
-        do {
-            let created = try registry.create(Resources.pods, namespace: ds.metadata.namespace, object: body, strict: false)
-            recordEvent(kind: "DaemonSet", apiVersion: "apps/v1", ds.metadata, type: "Normal", reason: "SuccessfulCreate",
-                        message: "Created pod: \(created["metadata"]?["name"]?.stringValue ?? "")", component: "daemonset-controller")
-            return true
-        } catch {
-            recordEvent(kind: "DaemonSet", apiVersion: "apps/v1", ds.metadata, type: "Warning", reason: "FailedCreate",
-                        message: "Error creating: \(error)", component: "daemonset-controller")
-            return false
+        createOwnedPod(ds.spec.template, owner: ds.metadata, kind: "DaemonSet", apiVersion: "apps/v1", component: "daemonset-controller",
+                       extraLabels: [DaemonSet.revisionHashLabel: hash]) { spec in
+            spec.nodeName = node
+            spec.tolerations = (spec.tolerations ?? []) + Self.daemonTolerations
         }
     }
 }

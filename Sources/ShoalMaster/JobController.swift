@@ -116,22 +116,6 @@ extension Master {
     }
 
     func createPod(for job: Job) -> Bool {
-        let template = job.spec.template ?? PodTemplateSpec()
-        var meta = ObjectMeta(generateName: "\(job.metadata.name ?? "")-", namespace: job.metadata.namespace)
-        meta.labels = template.metadata?.labels
-        meta.annotations = template.metadata?.annotations
-        meta.ownerReferences = [OwnerReference(apiVersion: "batch/v1", kind: "Job", name: job.metadata.name ?? "", uid: job.metadata.uid ?? "",
-                                               controller: true, blockOwnerDeletion: true)]
-        guard let body = try? JSONValue.encoding(Pod(metadata: meta, spec: template.spec ?? PodSpec())) else { return false }
-        do {
-            let created = try registry.create(Resources.pods, namespace: job.metadata.namespace, object: body, strict: false)
-            recordEvent(kind: "Job", apiVersion: "batch/v1", job.metadata, type: "Normal", reason: "SuccessfulCreate",
-                        message: "Created pod: \(created["metadata"]?["name"]?.stringValue ?? "")", component: "job-controller")
-            return true
-        } catch {
-            recordEvent(kind: "Job", apiVersion: "batch/v1", job.metadata, type: "Warning", reason: "FailedCreate",
-                        message: "Error creating: \(error)", component: "job-controller")
-            return false
-        }
+        createOwnedPod(job.spec.template, owner: job.metadata, kind: "Job", apiVersion: "batch/v1", component: "job-controller")
     }
 }

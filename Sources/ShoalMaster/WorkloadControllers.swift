@@ -107,20 +107,29 @@ extension Master {
     }
 
     func createPod(for rs: ReplicaSet, as k: ReplicaKind) -> Bool {
-        let template = rs.spec.template ?? PodTemplateSpec()
-        var meta = ObjectMeta(generateName: "\(rs.metadata.name ?? "")-", namespace: rs.metadata.namespace)
-        meta.labels = template.metadata?.labels
+        createOwnedPod(rs.spec.template, owner: rs.metadata, kind: k.kind, apiVersion: k.apiVersion, component: "replicaset-controller")
+    }
+
+    /// A pod of a controller's template, owned by it (generateName from the owner's name), with
+    /// the SuccessfulCreate or FailedCreate event the controllers record.
+    func createOwnedPod(_ template: PodTemplateSpec?, owner: ObjectMeta, kind: String, apiVersion: String, component: String,
+                        extraLabels: [String: String] = [:], adjust: (inout PodSpec) -> Void = { _ in }) -> Bool {
+        let template = template ?? PodTemplateSpec()
+        var meta = ObjectMeta(generateName: "\(owner.name ?? "")-", namespace: owner.namespace)
+        meta.labels = extraLabels.isEmpty ? template.metadata?.labels : (template.metadata?.labels ?? [:]).merging(extraLabels) { $1 }
         meta.annotations = template.metadata?.annotations
-        meta.ownerReferences = [reference(rs.metadata, kind: k.kind, apiVersion: k.apiVersion)]
-        guard let body = try? JSONValue.encoding(Pod(metadata: meta, spec: template.spec ?? PodSpec())) else { return false }
+        meta.ownerReferences = [reference(owner, kind: kind, apiVersion: apiVersion)]
+        var spec = template.spec ?? PodSpec()
+        adjust(&spec)
+        guard let body = try? JSONValue.encoding(Pod(metadata: meta, spec: spec)) else { return false }
         do {
-            let created = try registry.create(Resources.pods, namespace: rs.metadata.namespace, object: body, strict: false)
-            recordEvent(kind: k.kind, apiVersion: k.apiVersion, rs.metadata, type: "Normal", reason: "SuccessfulCreate",
-                        message: "Created pod: \(created["metadata"]?["name"]?.stringValue ?? "")", component: "replicaset-controller")
+            let created = try registry.create(Resources.pods, namespace: owner.namespace, object: body, strict: false)
+            recordEvent(kind: kind, apiVersion: apiVersion, owner, type: "Normal", reason: "SuccessfulCreate",
+                        message: "Created pod: \(created["metadata"]?["name"]?.stringValue ?? "")", component: component)
             return true
         } catch {
-            recordEvent(kind: k.kind, apiVersion: k.apiVersion, rs.metadata, type: "Warning", reason: "FailedCreate",
-                        message: "Error creating: \(error)", component: "replicaset-controller")
+            recordEvent(kind: kind, apiVersion: apiVersion, owner, type: "Warning", reason: "FailedCreate",
+                        message: "Error creating: \(error)", component: component)
             return false
         }
     }
