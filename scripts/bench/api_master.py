@@ -5,27 +5,20 @@ watchers, and the master's resident memory holding the pods.
 
 Usage: api_master.py KUBECONFIG MASTER_PID [pods] [watchers]
 Talks only to the master on 127.0.0.1 (the kubeconfig's server)."""
-import base64, http.client, json, re, selectors, socket, ssl, statistics, sys, tempfile, threading, time
+import http.client, json, os, re, selectors, socket, ssl, statistics, sys, threading, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kubeconfig as kubeconfig_file
 SENT = re.compile(rb'"bench/sent":"([0-9.]+)"')
 
 kubeconfig, pid = sys.argv[1], int(sys.argv[2])
 npods = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
 nwatch = int(sys.argv[4]) if len(sys.argv) > 4 else 100
 
-def field(name):
-    for line in open(kubeconfig):
-        line = line.strip()
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1].strip().strip('"')
-server, token = field("server"), field("token")
-ca = base64.b64decode(field("certificate-authority-data"))
-cafile = tempfile.NamedTemporaryFile(delete=False, suffix=".crt"); cafile.write(ca); cafile.close()
-ctx = ssl.create_default_context(cafile=cafile.name)
-host, port = server.replace("https://", "").rsplit(":", 1)
+host, port, token, ctx = kubeconfig_file.read(kubeconfig)
 headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
 
 def connect():
-    return http.client.HTTPSConnection(host, int(port), context=ctx, timeout=60)
+    return http.client.HTTPSConnection(host, port, context=ctx, timeout=60)
 
 def call(conn, method, path, body=None, extra=None):
     h = dict(headers); h.update(extra or {})

@@ -7,24 +7,16 @@ the next starts.
 
 Usage: api_pod.py KUBECONFIG AGENT_SOCK MANIFEST_DIR [runs]
 Talks only to the master on 127.0.0.1 and to the agent's unix socket."""
-import base64, http.client, json, os, ssl, statistics, subprocess, sys, tempfile, time
+import http.client, json, os, shutil, statistics, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shoal_wait
+import kubeconfig as kubeconfig_file
 
 kubeconfig, agent_sock, manifests = sys.argv[1], sys.argv[2], sys.argv[3]
 runs = int(sys.argv[4]) if len(sys.argv) > 4 else 10
 kubectl = os.environ.get("KUBECTL", "kubectl")
 
-def field(name):
-    for line in open(kubeconfig):
-        line = line.strip()
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1].strip().strip('"')
-server, token = field("server"), field("token")
-ca = base64.b64decode(field("certificate-authority-data"))
-cafile = tempfile.NamedTemporaryFile(delete=False, suffix=".crt"); cafile.write(ca); cafile.close()
-ctx = ssl.create_default_context(cafile=cafile.name)
-host, port = server.replace("https://", "").rsplit(":", 1)
+host, port, token, ctx = kubeconfig_file.read(kubeconfig)
 
 def manifest(name):
     # Ends at once on SIGTERM, so a deletion does not wait out the grace period.
@@ -34,7 +26,7 @@ def manifest(name):
                            "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]}]}})
 
 def open_watch():
-    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=60)
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=60)
     conn.request("GET", "/api/v1/namespaces/default/pods?watch=true", headers={"Authorization": "Bearer " + token})
     return conn.getresponse()
 
@@ -84,3 +76,4 @@ def summary(samples):
 print(f"pod start, kubectl create -> Running seen by a watch on the master: {summary(master_ms)}")
 print(f"  of which the kubectl process (start, discovery, POST, exit):     {summary(kubectl_ms)}")
 print(f"pod start, standalone: manifest renamed in -> running (node API):   {summary(static_ms)}")
+shutil.rmtree(work, ignore_errors=True)

@@ -7,25 +7,18 @@ the cluster IP, made from inside the node's namespace, lands on that pod. This i
 "network programming latency" SLI: the proxy's watch, its rule rebuild and the nft transaction.
 
 Usage: services_latency.py KUBECONFIG NETNS [runs]"""
-import base64, ctypes, http.client, json, os, socket, ssl, statistics, subprocess, sys, tempfile, threading, time
+import ctypes, http.client, json, os, socket, statistics, subprocess, sys, threading, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kubeconfig as kubeconfig_file
 
 kubeconfig, netns = sys.argv[1], sys.argv[2]
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
 kubectl = os.environ.get("KUBECTL", "kubectl")
 
-def field(name):
-    for line in open(kubeconfig):
-        line = line.strip()
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1].strip().strip('"')
-server, token = field("server"), field("token")
-cafile = tempfile.NamedTemporaryFile(delete=False, suffix=".crt")
-cafile.write(base64.b64decode(field("certificate-authority-data"))); cafile.close()
-ctx = ssl.create_default_context(cafile=cafile.name)
-host, port = server.replace("https://", "").rsplit(":", 1)
+host, port, token, ctx = kubeconfig_file.read(kubeconfig)
 
 def api(method, path, body=None):
-    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=30)
     conn.request(method, path, body=json.dumps(body) if body is not None else None,
                  headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
     r = conn.getresponse()
