@@ -13,6 +13,7 @@
 //   ShoalScheduler  pod placement: filters, scores, kube-scheduler's messages
 //   ShoalAgent      pod workers, status, manifest source, node-local API, reporting to a master
 //   ShoalMaster     the Kubernetes-compatible API server, node lifecycle, scheduler loop
+//   ShoalLab        the multi-node lab: node network namespaces on a switch, their processes
 //   ShoalCLI        the `shoal` command-line tool
 // C that must run between clone() and execve() lives in CShims/ (see CShims/README.md).
 import PackageDescription
@@ -65,6 +66,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .target(name: "ShoalScheduler", dependencies: ["ShoalAPI"]),
@@ -108,6 +110,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .target(
             name: "ShoalMaster",
@@ -117,10 +120,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // A multi-node lab on one host: node network namespaces on a switch, their processes.
+        .target(
+            name: "ShoalLab",
+            dependencies: [
+                "ShoalAPI", "ShoalOS", "ShoalHTTP", "ShoalMaster",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "ShoalCLI",
             dependencies: [
-                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalPKI", "ShoalHTTP", "ShoalNetwork",
+                "ShoalAPI", "ShoalOS", "ShoalImage", "ShoalRuntime", "ShoalAgent", "ShoalMaster", "ShoalPKI", "ShoalHTTP", "ShoalNetwork", "ShoalLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -134,6 +144,7 @@ let package = Package(
         .testTarget(name: "ShoalNetworkTests", dependencies: ["ShoalNetwork", "ShoalAPI"]),
         .testTarget(name: "ShoalHTTPTests", dependencies: ["ShoalHTTP"]),
         .testTarget(name: "ShoalPKITests", dependencies: ["ShoalPKI", .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "ShoalLabTests", dependencies: ["ShoalLab", "ShoalAPI"]),
         .testTarget(name: "ShoalSchedulerTests", dependencies: ["ShoalScheduler", "ShoalAPI"]),
         .testTarget(name: "ShoalMasterTests", dependencies: ["ShoalMaster", "ShoalAPI"]),
         .testTarget(

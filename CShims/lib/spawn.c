@@ -61,6 +61,11 @@ static void reset_signals(int errpipe) {
 static void command_child(const struct sh_command_spawn *s, int errpipe) {
     reset_signals(errpipe);
     if (s->netns_fd >= 0 && syscall(SYS_setns, s->netns_fd, CLONE_NEWNET) < 0) child_fail(errpipe, 2, errno);
+    if (s->hostname) {
+        if (syscall(SYS_unshare, CLONE_NEWUTS) < 0) child_fail(errpipe, 5, errno);
+        if (syscall(SYS_sethostname, s->hostname, strlen(s->hostname)) < 0) child_fail(errpipe, 5, errno);
+    }
+    if (s->new_session && syscall(SYS_setsid) < 0) child_fail(errpipe, 6, errno);
     // Parked above 2 first, so that placing one cannot overwrite another still to be placed.
     int parked[3];
     for (int i = 0; i < 3; i++) {

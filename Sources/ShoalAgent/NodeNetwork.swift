@@ -48,12 +48,15 @@ actor NodeNetwork {
     private var slices: [EndpointSlice] = []
     private var hostPorts: [String: [HostPort]] = [:]
     private var pendingDetaches: [(Pod, String)] = []
+    /// Routes to the other nodes' pod CIDRs (host-gw).
+    private let router: NodeRouter
 
     init(options: NodeNetworkOptions?, nodeName: String, dataDir: String, logger: Logger) {
         self.options = options
         self.nodeName = nodeName
         self.stateDirectory = dataDir + "/network"
         self.logger = logger
+        router = NodeRouter(networkNamespace: options?.networkNamespace, logger: logger)
     }
 
     nonisolated var enabled: Bool { options != nil }
@@ -147,6 +150,11 @@ actor NodeNetwork {
         await proxy?.setSlices(list)
     }
 
+    func setNodes(_ nodes: [Node]) async {
+        guard enabled else { return }
+        await router.sync(NodeRoute.desired(nodes: nodes, selfName: nodeName))
+    }
+
     /// Stops serving DNS (the agent stops; its rules and bridge stay for the next one).
     func stop() {
         dns?.stop()
@@ -162,6 +170,7 @@ actor NodeNetwork {
     func cleanup() async {
         stop()
         await proxy?.remove()
+        await router.removeAll()
         await pods?.removeAll()
     }
 

@@ -42,6 +42,12 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("network-namespace"), help: "A network namespace (a name under /run/netns, or a path) standing for the node: the pod bridge, the NAT rules and the DNS server go there instead of into the agent's own.")
     var networkNamespace: String?
 
+    @Option(name: .customLong("node-ip"), help: "The node's address (its InternalIP; default: the first address of the first interface that is up).")
+    var nodeIP: String?
+
+    @Option(name: .customLong("image-store"), help: "A data dir whose image store the agent uses instead of its own (a lab's nodes share the lab's).")
+    var imageStore: String?
+
     var node: String { nodeName ?? hostName() }
 
     /// The pod network, networked when a pod CIDR is given or a master will assign one.
@@ -61,11 +67,11 @@ struct AgentOptions: ParsableArguments {
 
     func makeAgent(dataDir: String, network: NodeNetworkOptions?, logger: Logger) throws -> Agent {
         guard getuid() == 0 else { fail("the agent runs pods with namespaces and cgroups, which needs root") }
-        let store = try ImageStore(dataDir: dataDir, logger: logger)
+        let store = try ImageStore(dataDir: imageStore.map(absolute) ?? dataDir, logger: logger)
         let config = AgentConfig(
             dataDir: dataDir, nodeName: node, maxBackoff: try parseDuration(maxBackoff),
             containerLogMaxSize: UInt64(try parseSize(logMaxSize)), containerLogMaxFiles: logMaxFiles, cgroupParent: cgroupParent,
-            hostIP: HostAddress.primaryIPv4() ?? "127.0.0.1", cleanupOnExit: cleanup, network: network)
+            hostIP: nodeIP ?? HostAddress.primaryIPv4() ?? "127.0.0.1", cleanupOnExit: cleanup, network: network)
         return try Agent(config: config, images: StoreImageResolver(store: store), logger: logger)
     }
 
@@ -92,7 +98,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The master to report to: unix:///path/to/api.sock or https://HOST:PORT.")
     var server: String?
 
-    @Option(help: "The node's bearer token for the master.")
+    @Option(help: "A join token from `shoal token create` (shoal1::sha256:…), or the node's own bearer token for the master.")
     var token: String?
 
     @Option(name: .customLong("certificate-authority"), help: "The master's CA certificate (PEM), for an https server.")
@@ -112,25 +118,49 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("shoal.agent", level: logLevel)
+        // Joined before anything is made on the host: a refused token leaves nothing behind.
+        var client: HTTPClient?
+        if let server { client = try await masterClient(server: server) }
         let network = try options.network(withMaster: server != nil, clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, loadBalancerCIDR: loadBalancerCIDR)
         let agent = try options.makeAgent(dataDir: data.path, network: network, logger: logger)
         try await agent.start(manifestsDir: options.manifests.map(absolute))
         let socket = await agent.config.socketPath
-        if let server {
-            guard let token else { throw ValidationError("--server needs --token") }
-            let endpoint = try HTTPEndpoint.parse(server) {
-                guard let ca = certificateAuthority else { throw ValidationError("an https server needs --certificate-authority (the master's CA)") }
-                return try TLSConfigs.client(trustingCA: String(contentsOfFile: ca, encoding: .utf8))
-            }
-            let connection = MasterConnection(client: try HTTPClient(endpoint: endpoint, token: token), nodeName: options.node,
-                                              nodeAPIURL: "unix://" + socket)
+        if let server, let client {
+            let connection = MasterConnection(client: client, nodeName: options.node, nodeAPIURL: "unix://" + socket)
             try await agent.connect(to: connection, options: try options.reportOptions())
             print("shoal agent running: node \(options.node), reporting to \(server)")
         } else {
             print("shoal agent running: node \(options.node), data dir \(data.path), API \(socket)")
         }
+        fflush(nil)
         await waitForTermination()
         await agent.stop()
+    }
+
+    /// The client for the master: with a join token (`shoal token create`), the credentials the
+    /// join gave (kept in the data dir from the first start on); else the given token and CA.
+    func masterClient(server: String) async throws -> HTTPClient {
+        // SHOAL_TOKEN keeps the token off the command line, which every user of the host can read.
+        let token = self.token ?? ProcessInfo.processInfo.environment["SHOAL_TOKEN"]
+        let isJoinToken = token?.hasPrefix(JoinToken.prefix + "::") ?? false
+        if token == nil || isJoinToken, let stored = NodeCredentials.load(dataDir: data.path, server: server, nodeName: options.node) {
+            return try stored.client()
+        }
+        guard let token else { throw ValidationError("--server needs --token (or SHOAL_TOKEN in the environment)") }
+        if isJoinToken {
+            guard server.hasPrefix("https://") else { throw ValidationError("a join token is for an https:// server") }
+            let join = try JoinToken(parsing: token)
+            do {
+                return try await NodeJoinClient.join(server: server, token: join, nodeName: options.node, dataDir: data.path).client()
+            } catch let error as JoinError {
+                fail(error.description)
+            }
+        }
+        let endpoint = try HTTPEndpoint.parse(server) {
+            guard let ca = certificateAuthority else { throw ValidationError("an https server needs --certificate-authority (the master's CA), or a join token") }
+            return try TLSConfigs.client(trustingCA: String(contentsOfFile: ca, encoding: .utf8))
+        }
+        return try HTTPClient(endpoint: endpoint, token: token)
     }
 }
 

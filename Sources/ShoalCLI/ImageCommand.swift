@@ -18,7 +18,12 @@ struct ImageCommand: ParsableCommand {
         @Argument(help: "Archive files.") var files: [String]
 
         func run() throws {
-            let store = try ImageStore(dataDir: data.path)
+            try Import.importArchives(files, dataDir: data.path, quiet: quiet)
+        }
+
+        /// Imports each archive with progress on stderr; a failure ends the command.
+        static func importArchives(_ files: [String], dataDir: String, quiet: Bool) throws {
+            let store = try ImageStore(dataDir: dataDir)
             let interactive = isatty(2) != 0 && !quiet
             for file in files {
                 do {

@@ -36,6 +36,12 @@ struct MasterOptions: ParsableArguments {
     @Option(name: .customLong("load-balancer-ip-range"), help: "The IPv4 range LoadBalancer services' addresses come from (default: the nodes' own addresses, as k3s's service load balancer).")
     var loadBalancerCIDR: String?
 
+    @Option(name: .customLong("advertise-address"), help: "The address nodes and pods reach the API on (the kubernetes service's endpoint).")
+    var advertiseAddress: String?
+
+    @Option(name: .customLong("advertise-network-namespace"), help: "A network namespace (a name under /run/netns, or a path) holding the advertise address: the API listens there too, on port 6443 (a lab's switch).")
+    var advertiseNetworkNamespace: String?
+
     func config(dataDir: String) throws -> MasterConfig {
         var c = MasterConfig(dataDir: dataDir)
         c.bindAddress = bindAddress
@@ -47,6 +53,13 @@ struct MasterOptions: ParsableArguments {
         c.clusterCIDR = clusterCIDR
         c.nodeCIDRMaskSize = nodeCIDRMaskSize
         c.loadBalancerCIDR = loadBalancerCIDR
+        c.advertiseAddress = advertiseAddress
+        if let ns = advertiseNetworkNamespace {
+            guard advertiseAddress != nil else { throw ValidationError("--advertise-network-namespace needs --advertise-address") }
+            let path = ns.contains("/") ? ns : "/run/netns/" + ns
+            guard FileSystem.exists(path) else { throw ValidationError("--advertise-network-namespace: \(path) does not exist") }
+            c.advertiseNetworkNamespace = path
+        }
         let bounds = nodePortRange.split(separator: "-", omittingEmptySubsequences: false)
         guard bounds.count == 2, let lo = Int32(bounds[0]), let hi = Int32(bounds[1]), lo <= hi else {
             throw ValidationError("invalid --service-node-port-range \(nodePortRange): want FIRST-LAST, such as 30000-32767")

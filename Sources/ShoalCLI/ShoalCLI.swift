@@ -11,7 +11,7 @@ public struct Shoal: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "shoal",
         abstract: "Run Kubernetes pods on this Linux host: real namespaces, cgroups and overlay mounts.",
-        subcommands: [UpCommand.self, AgentCommand.self, MasterCommand.self, ImageCommand.self, PodsCommand.self, DescribeCommand.self, LogsCommand.self, ExecCommand.self, AttachSidecarCommand.self, BenchSpawnCommand.self, BenchNetworkCommand.self])
+        subcommands: [UpCommand.self, AgentCommand.self, MasterCommand.self, LabCommand.self, TokenCommand.self, ImageCommand.self, PodsCommand.self, DescribeCommand.self, LogsCommand.self, ExecCommand.self, AttachSidecarCommand.self, BenchSpawnCommand.self, BenchNetworkCommand.self])
 
     public init() {}
 }

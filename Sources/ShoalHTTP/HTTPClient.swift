@@ -65,11 +65,15 @@ public final class HTTPClient: Sendable {
     public let endpoint: HTTPEndpoint
     let token: String?
     let sslContext: NIOSSLContext?
+    /// Replaces BoringSSL's chain check (a first contact that trusts only a pinned CA).
+    let verification: (@Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void)?
     let group: any EventLoopGroup
 
-    public init(endpoint: HTTPEndpoint, token: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public init(endpoint: HTTPEndpoint, token: String? = nil, verification: (@Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void)? = nil,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.endpoint = endpoint
         self.token = token
+        self.verification = verification
         self.group = group
         if case .tls(_, _, let configuration) = endpoint {
             sslContext = try NIOSSLContext(configuration: configuration)
@@ -85,10 +89,15 @@ public final class HTTPClient: Sendable {
         let ssl = sslContext
         var serverName: String?
         if case .tls(let host, _, _) = endpoint, !host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) { serverName = host }
+        let verification = self.verification
         let initialize: @Sendable (any NIOCore.Channel) -> EventLoopFuture<Channel> = { [serverName] channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
-                if let ssl { try sync.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: serverName)) }
+                if let ssl, let verification {
+                    try sync.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: serverName, customVerificationCallback: verification))
+                } else if let ssl {
+                    try sync.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: serverName))
+                }
                 try sync.addHTTPClientHandlers()
                 return try Channel(wrappingChannelSynchronously: channel)
             }

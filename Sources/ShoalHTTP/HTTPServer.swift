@@ -106,6 +106,9 @@ public enum Listener: Sendable {
     case unix(path: String)
     /// TCP, TLS only: nothing Shoal serves over TCP is ever in clear.
     case tls(host: String, port: Int, configuration: TLSConfiguration)
+    /// TLS on an address of another network namespace (a lab's switch): the socket is made in
+    /// that namespace, and served from this process like any other.
+    case tlsInNamespace(namespace: String, host: String, port: Int, configuration: TLSConfiguration)
 }
 
 /// An HTTP/1.1 server on a unix socket or TLS. One request at a time per connection (kubectl's
@@ -128,9 +131,11 @@ public final class HTTPServer: Sendable {
         self.listener = listener
         var sslContext: NIOSSLContext?
         var transport = APIRequest.Transport.unix
-        if case .tls(_, _, let configuration) = listener {
+        switch listener {
+        case .tls(_, _, let configuration), .tlsInNamespace(_, _, _, let configuration):
             sslContext = try NIOSSLContext(configuration: configuration)
             transport = .tls
+        case .unix: break
         }
         let connections = self.connections
         let bootstrap = ServerBootstrap(group: group)
@@ -161,6 +166,9 @@ public final class HTTPServer: Sendable {
         case .tls(let host, let port, _):
             channel = try await bootstrap.serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port).get()
+        case .tlsInNamespace(let namespace, let host, let port, _):
+            let socket = try await TCPListener.listen(host: host, port: UInt16(port), in: .path(namespace), backlog: 256)
+            channel = try await bootstrap.withBoundSocket(socket.release()).get()
         }
     }
 

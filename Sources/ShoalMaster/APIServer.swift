@@ -39,12 +39,16 @@ public final class APIServer: APIHandler {
     let registry: Registry
     let authenticate: @Sendable (String) -> Identity?
     let proxy: (any NodeProxy)?
+    /// Trades a bootstrap token for a node's credentials (NodeJoin.swift); nil: joining is off.
+    let join: (@Sendable (String) throws(APIError) -> JSONValue)?
     let logger: Logger
 
-    init(registry: Registry, authenticate: @escaping @Sendable (String) -> Identity?, proxy: (any NodeProxy)?, logger: Logger) {
+    init(registry: Registry, authenticate: @escaping @Sendable (String) -> Identity?, proxy: (any NodeProxy)?,
+         join: (@Sendable (String) throws(APIError) -> JSONValue)? = nil, logger: Logger) {
         self.registry = registry
         self.authenticate = authenticate
         self.proxy = proxy
+        self.join = join
         self.logger = logger
     }
 
@@ -80,6 +84,7 @@ public final class APIServer: APIHandler {
         }
         let who = try identity(request)
         if request.bodyTooLarge { throw APIError.tooLarge }
+        if s == NodeJoin.path { return try joinRequest(request, who: who) }
         switch s.first {
         case "version" where s.count == 1:
             return Self.json(Discovery.version())

@@ -28,6 +28,13 @@ public struct MasterConfig: Sendable {
     public var nodeCIDRMaskSize = 24
     /// --load-balancer-ip-range: LoadBalancer addresses; nil: the nodes' own addresses.
     public var loadBalancerCIDR: String?
+    /// --advertise-address: the address nodes and pods reach the API on (the `kubernetes`
+    /// service's endpoint); nil: the bind address or this host's primary one.
+    public var advertiseAddress: String?
+    /// The network namespace the advertise address lives in (a lab's switch): the API listens
+    /// there too, on `advertisePort`, beside its listener in this process' own namespace.
+    public var advertiseNetworkNamespace: String?
+    public var advertisePort = 6443
 
     public init(dataDir: String) { self.dataDir = dataDir }
 
@@ -109,7 +116,7 @@ public final class Master: Sendable {
     /// Opens the listeners, writes the admin kubeconfig, starts the controllers.
     public func start() async throws {
         try bootstrapNamespaces()
-        let hosts = Self.serviceHosts(bindAddress: config.bindAddress) + config.tlsSANs
+        let hosts = Self.serviceHosts(bindAddress: config.bindAddress) + config.tlsSANs + (config.advertiseAddress.map { [$0] } ?? [])
         let serving = try ca.servingCertificate(name: "serving", hosts: hosts, directory: config.masterDir + "/pki")
         let tokens = self.tokens
         let api = APIServer(registry: registry, authenticate: { token in
@@ -119,11 +126,21 @@ public final class Master: Sendable {
             case .node(let name): return Identity(role: .node(name))
             case .bootstrap: return Identity(role: .bootstrap)
             }
-        }, proxy: AgentProxy(registry: registry), logger: logger)
+        }, proxy: AgentProxy(registry: registry), join: { [weak self] (name: String) throws(APIError) -> JSONValue in
+            guard let self else { throw APIError.unknownPath }
+            return try self.join(nodeName: name)
+        }, logger: logger)
         let unix = try await HTTPServer(listener: .unix(path: config.socketPath), handler: api, logger: logger)
         let tls = try await HTTPServer(listener: .tls(host: config.bindAddress, port: config.port, configuration: try TLSConfigs.server(serving)),
                                        handler: api, threads: 2, logger: logger)
-        servers.withLock { $0 = [unix, tls] }
+        var listeners = [unix, tls]
+        if let namespace = config.advertiseNetworkNamespace {
+            listeners.append(try await HTTPServer(
+                listener: .tlsInNamespace(namespace: namespace, host: config.advertiseAddress ?? "0.0.0.0", port: config.advertisePort,
+                                          configuration: try TLSConfigs.server(serving)),
+                handler: api, threads: 2, logger: logger))
+        }
+        servers.withLock { $0 = listeners }
         boundPort.withLock { $0 = tls.port ?? config.port }
         let kubeconfig = Kubeconfig.render(server: serverURL, caPEM: ca.certificatePEM, token: try self.tokens.adminToken())
         try Kubeconfig.write(kubeconfig, to: config.kubeconfigPath)
@@ -146,6 +163,16 @@ public final class Master: Sendable {
     /// A join token for agents on other machines: pins this master's CA.
     public func joinToken(ttl: Duration?) throws -> JoinToken {
         JoinToken(caPin: ca.publicKeyPin, secret: try tokens.create(role: .bootstrap, ttl: ttl))
+    }
+
+    /// The same, from beside a running master (`shoal token create`): the CA and the token
+    /// file are shared with it, the token file under its lock.
+    public static func joinToken(dataDir: String, ttl: Duration?) throws -> JoinToken {
+        let config = MasterConfig(dataDir: dataDir)
+        try FileSystem.createDirectory(config.masterDir, mode: 0o700)
+        let ca = try CertificateAuthority.loadOrCreate(directory: config.masterDir + "/pki")
+        let tokens = try TokenStore(path: config.masterDir + "/pki/tokens", adminKubeconfig: config.kubeconfigPath)
+        return JoinToken(caPin: ca.publicKeyPin, secret: try tokens.create(role: .bootstrap, ttl: ttl))
     }
 
     func bootstrapNamespaces() throws {

@@ -170,8 +170,12 @@ extension Master {
     /// `default/kubernetes`: the API server at the first service address, its endpoints this
     /// master's address and port, so pods reach the API as they would in any cluster.
     func ensureKubernetesService() throws {
-        let port = Int32(boundPort.withLock { $0 })
-        let address = (config.bindAddress == "0.0.0.0" || config.bindAddress == "::") ? (HostAddress.primaryIPv4() ?? "127.0.0.1") : config.bindAddress
+        var port = Int32(boundPort.withLock { $0 })
+        var address = (config.bindAddress == "0.0.0.0" || config.bindAddress == "::") ? (HostAddress.primaryIPv4() ?? "127.0.0.1") : config.bindAddress
+        if let advertised = config.advertiseAddress {
+            address = advertised
+            if config.advertiseNetworkNamespace != nil { port = Int32(config.advertisePort) }
+        }
         let labels = ["component": "apiserver", "provider": "kubernetes"]
         var service = Service(metadata: ObjectMeta(name: "kubernetes", namespace: "default", labels: labels),
                               spec: ServiceSpec(type: .clusterIP, ports: [ServicePort(name: "https", protocol: "TCP", port: 443, targetPort: .int(port))],

@@ -76,6 +76,56 @@ public enum Cgroups {
     }
 }
 
+extension Cgroups {
+    /// The directories `detect(parent:)` would root its driver at, without creating or moving
+    /// anything: where a process started from here nests its cgroups (for a lab, which kills
+    /// and removes a node's processes from outside the node).
+    public static func directories(parent: String, mountRoot: String = "/sys/fs/cgroup") -> [String] {
+        let own = ProcCgroup.parse((try? FileSystem.readString("/proc/self/cgroup")) ?? "")
+        if sh_statfs_type(mountRoot) == cgroup2Magic {
+            return [joinPath(mountRoot, own.first { $0.hierarchyID == 0 }?.path ?? "/", parent)]
+        }
+        let mounts = CgroupV1Driver.controllerMounts((try? FileSystem.readString("/proc/self/mountinfo")) ?? "")
+        return CgroupV1Driver(mounts: mounts, own: own, parent: parent).directories("")
+    }
+
+    /// SIGKILLs every process in `directory` and the cgroups below it, until none is left (or
+    /// five seconds pass): a machine losing power.
+    public static func killTree(_ directory: String) async {
+        let deadline = monotonicNanos() + 5_000_000_000
+        while monotonicNanos() < deadline {
+            let pids = tree(directory).flatMap { dir in
+                (readControl(dir + "/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
+            }
+            if pids.isEmpty { break }
+            for pid in pids { HostProcess.current(pid)?.signal(SIGKILL) }
+            for pid in pids { _ = await HostProcess.current(pid)?.waitExit(timeout: 1) }
+        }
+    }
+
+    /// Removes `directory` and the cgroups below it, deepest first; returns those that could
+    /// not be removed (still holding a process).
+    public static func removeTree(_ directory: String) -> [String] {
+        var left: [String] = []
+        for dir in tree(directory).reversed() where rmdir(dir) != 0 && errno != ENOENT { left.append(dir) }
+        return left
+    }
+
+    /// `directory` and every cgroup below it, parents before children.
+    static func tree(_ directory: String) -> [String] {
+        guard FileSystem.isDirectory(directory) else { return [] }
+        var out = [directory]
+        var i = 0
+        while i < out.count {
+            for entry in (try? FileSystem.listDirectory(out[i])) ?? [] where FileSystem.isDirectory(out[i] + "/" + entry) {
+                out.append(out[i] + "/" + entry)
+            }
+            i += 1
+        }
+        return out
+    }
+}
+
 /// One line of /proc/self/cgroup: `hierarchy-ID:controller-list:path`.
 public struct ProcCgroup: Sendable, Equatable {
     public var hierarchyID: Int

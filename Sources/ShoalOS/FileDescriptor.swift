@@ -21,6 +21,15 @@ public final class FileDescriptor: @unchecked Sendable {
         if old >= 0 { _ = Glibc.close(old) }
     }
 
+    /// Hands the descriptor to a new owner (such as NIO's bound-socket bootstrap), which closes it.
+    public func release() -> Int32 {
+        lock.withLock {
+            let old = fd
+            fd = -1
+            return old
+        }
+    }
+
     deinit { if fd >= 0 { _ = Glibc.close(fd) } }
 
     public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> FileDescriptor {

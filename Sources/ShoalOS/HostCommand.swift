@@ -69,7 +69,23 @@ public struct HostCommand: Sendable {
         return o
     }
 
-    private func spawn(stdio: [Int32], netns: Int32) async throws(SystemError) -> FileDescriptor {
+    /// Starts it as a daemon in a session of its own, stdout and stderr appended to `logPath`,
+    /// and returns its pid without waiting: it outlives this process (a lab's master and nodes).
+    /// With `hostname`, it gets a UTS namespace of its own named so.
+    public func startDetached(logPath: String, hostname: String? = nil) async throws(SystemError) -> Int32 {
+        let input = try FileDescriptor.open("/dev/null", O_RDONLY)
+        defer { input.close() }
+        let log = try FileDescriptor.open(logPath, O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        defer { log.close() }
+        let netns = try networkNamespace.map { path throws(SystemError) in try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC) }
+        defer { netns?.close() }
+        let pidfd = try await spawn(stdio: [input.raw, log.raw, log.raw], netns: netns?.raw ?? -1, hostname: hostname, newSession: true)
+        defer { pidfd.close() }
+        guard let pid = pidOfPidfd(pidfd.raw) else { throw SystemError("pidfd pid", errno: ESRCH, path: path) }
+        return pid
+    }
+
+    private func spawn(stdio: [Int32], netns: Int32, hostname: String? = nil, newSession: Bool = false) async throws(SystemError) -> FileDescriptor {
         let argv = [path] + arguments
         let env = environment.isEmpty ? ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] : environment
         let path = self.path
@@ -85,14 +101,17 @@ public struct HostCommand: Sendable {
                 let r: Int32 = cArgs.withUnsafeMutableBufferPointer { a in
                     cEnv.withUnsafeMutableBufferPointer { e in
                         path.withCString { p in
+                            let name = hostname.map { strdup($0) } ?? nil
+                            defer { free(name) }
                             var spec = sh_command_spawn(path: p, argv: a.baseAddress, envp: e.baseAddress,
-                                                        stdio: (stdio[0], stdio[1], stdio[2]), netns_fd: netns)
+                                                        stdio: (stdio[0], stdio[1], stdio[2]), netns_fd: netns,
+                                                        hostname: UnsafePointer(name), new_session: newSession ? 1 : 0)
                             return sh_spawn_command(&spec, &pid, &pidfd, &step)
                         }
                     }
                 }
                 if r < 0 {
-                    let what = ["clone3", "reset signals", "enter the network namespace", "set up fds", "execve"][Int(min(max(step, 0), 4))]
+                    let what = ["clone3", "reset signals", "enter the network namespace", "set up fds", "execve", "set the host name", "setsid"][Int(min(max(step, 0), 6))]
                     cont.resume(returning: .failure(SystemError("run \(path): \(what)", errno: -r, path: path)))
                 } else {
                     cont.resume(returning: .success(FileDescriptor(pidfd)))

@@ -1,6 +1,10 @@
 import Foundation
+import NIOCore
 import NIOSSL
 import X509
+
+/// NIOSSL's custom verification callback, Sendable so that a client may keep it for every connection.
+public typealias PinnedVerificationCallback = @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
 
 public enum TLSConfigs {
     /// HTTP/1.1 only: kubectl and client-go prefer h2 when a server offers it, and Shoal's server speaks HTTP/1.1.
@@ -151,7 +155,7 @@ public enum PinnedCAVerifier {
         pin: String,
         onVerified: (@Sendable (_ caPEM: String) -> Void)? = nil,
         onRejected: (@Sendable (PKIError) -> Void)? = nil
-    ) -> NIOSSLCustomVerificationCallback {
+    ) -> PinnedVerificationCallback {
         return { chain, promise in
             do {
                 let ca = try verify(chain: chain, pin: pin)

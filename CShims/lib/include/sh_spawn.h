@@ -29,8 +29,11 @@ struct sh_command_spawn {
     char *const *argv;
     char *const *envp;
     int stdio[3];
-    int netns_fd;  // -1: the agent's network namespace
+    int netns_fd;          // -1: the agent's network namespace
+    const char *hostname;  // non-NULL: a UTS namespace of its own with this host name (a lab node)
+    int new_session;       // non-zero: setsid(), so the process outlives whoever started it
 };
 
-// clone3 + (setns) + execve, reporting like sh_spawn_sandbox: 1 signals, 2 setns, 3 fds, 4 execve.
+// clone3 + (setns) + execve, reporting like sh_spawn_sandbox: 1 signals, 2 setns, 3 fds, 4 execve,
+// 5 hostname, 6 setsid.
 int sh_spawn_command(const struct sh_command_spawn *spec, pid_t *pid, int *pidfd, int *failed_step);

@@ -73,8 +73,8 @@ actor MasterSession {
         ]
     }
 
-    /// Follows what the node's network is made from: its own Node (for spec.podCIDR), and the
-    /// services and endpoint slices the proxy programs.
+    /// Follows what the node's network is made from: the Nodes (its own spec.podCIDR, routes to
+    /// the others' pods), and the services and endpoint slices the proxy programs.
     func watchNetwork(_ network: NodeNetwork) {
         let log = logger
         let node = nodeName
@@ -83,13 +83,17 @@ actor MasterSession {
             let delay = options.maxRetryDelay
             return Task { await w.run(maxRetryDelay: delay) }
         }
-        tasks.append(watch(MasterAPI.nodes + "?fieldSelector=" + MasterAPI.escape("metadata.name=" + node), "node \(node)") { nodes in
-            guard let cidr = nodes.first?["spec"]?["podCIDR"]?.stringValue, !cidr.isEmpty else { return }
-            do {
-                try await network.configure(podCIDR: cidr)
-            } catch {
-                log.error("pod network setup failed", metadata: ["podCIDR": "\(cidr)", "error": "\(error)"])
+        // Every node: this one's spec.podCIDR sets the pod network up, the others' become routes.
+        tasks.append(watch(MasterAPI.nodes, "nodes") { items in
+            let nodes = items.compactMap { try? $0.decode(Node.self) }
+            if let cidr = nodes.first(where: { $0.metadata.name == node })?.spec.podCIDR, !cidr.isEmpty {
+                do {
+                    try await network.configure(podCIDR: cidr)
+                } catch {
+                    log.error("pod network setup failed", metadata: ["podCIDR": "\(cidr)", "error": "\(error)"])
+                }
             }
+            await network.setNodes(nodes)
         })
         tasks.append(watch("/api/v1/services", "services") { items in
             await network.setServices(items.compactMap { try? $0.decode(Service.self) })
