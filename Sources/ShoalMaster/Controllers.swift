@@ -185,7 +185,32 @@ extension Master {
             return obj
         }
         setUnreachableTaints(name, present: true)
+        markPodsNotReady(on: name)
         logger.warning("node stopped renewing its lease", metadata: ["node": "\(name)"])
+    }
+
+    /// The node lifecycle controller's MarkPodsNotReady: nobody vouches for the pods of a node
+    /// gone silent, so they leave every Service's endpoints now, not only once evicted.
+    func markPodsNotReady(on node: String) {
+        let now = Time.now().rfc3339
+        let fields = try? FieldSelector(parsing: "spec.nodeName=\(node)", for: Resources.pods)
+        guard let pods = try? registry.list(Resources.pods, namespace: nil, labels: .everything, fields: fields ?? FieldSelector(), limit: nil, continueToken: nil).items else { return }
+        for pod in pods {
+            let ns = pod["metadata"]?["namespace"]?.stringValue ?? "default", podName = pod["metadata"]?["name"]?.stringValue ?? ""
+            _ = try? registry.modify(Resources.pods, namespace: ns, name: podName, subresource: "status") { (obj) throws(APIError) -> JSONValue in
+                var obj = obj
+                let conditions = (obj["status"]?["conditions"]?.arrayValue ?? []).map { c -> JSONValue in
+                    guard c["type"]?.stringValue == "Ready", c["status"]?.stringValue != "False" else { return c }
+                    var c = c
+                    c["status"] = "False"
+                    c["reason"] = nil
+                    c["lastTransitionTime"] = .string(now)
+                    return c
+                }
+                obj["status"]?["conditions"] = .array(conditions)
+                return obj
+            }
+        }
     }
 
     func setUnreachableTaints(_ name: String, present: Bool) {

@@ -100,6 +100,10 @@ public actor PodNetwork {
         try FileSystem.writeAtomically(config.stateDirectory + "/shoal.conflist", config.conflist.serialized + [10])
         let exists = try await ip("link", "show", config.bridge).succeeded
         if !exists { try await must("create bridge", "link", "add", config.bridge, "type", "bridge") }
+        // A bridge whose address was never set takes the lowest of its ports' MACs, so it
+        // changes as pods come and go, and pods' cached neighbour entry for the gateway (their
+        // DNS server and way out) goes stale for seconds. Set, it stays.
+        try await must("set the bridge's MAC", "link", "set", config.bridge, "address", PodNetwork.bridgeMAC(gateway: config.gateway))
         try await must("address the bridge", "addr", "replace", "\(config.gateway)/\(config.podCIDR.prefixLength)", "dev", config.bridge)
         try await must("bring the bridge up", "link", "set", config.bridge, "up")
         for cidr in [config.serviceCIDR] + (config.loadBalancerCIDR.map { [$0] } ?? []) {
@@ -167,6 +171,16 @@ public actor PodNetwork {
         }
         try? FileSystem.removeTree(config.stateDirectory)
         prepared = false
+    }
+
+    /// A locally administered unicast MAC made from the gateway address: unique per node, the
+    /// same across agent restarts.
+    static func bridgeMAC(gateway: IPv4Address) -> String {
+        let v = gateway.value
+        return "02:5a:" + [24, 16, 8, 0].map { shift -> String in
+            let byte = String((v >> UInt32(shift)) & 0xff, radix: 16)
+            return byte.count == 1 ? "0" + byte : byte
+        }.joined(separator: ":")
     }
 
     func isMountPoint(_ path: String) -> Bool { HostMounts.mountPoints(under: path).contains(path) }
