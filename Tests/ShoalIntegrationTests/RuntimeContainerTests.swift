@@ -7,9 +7,9 @@ import Glibc
 #endif
 
 /// A busybox layer made straight from the host's busybox-static, for runtime-level tests that
-/// don't need the image store.
+/// don't need the image store. Kept beside the test image (in .build), not on the host's /tmp.
 func busyboxLayer() throws -> String {
-    let dir = "/tmp/shoal-test-layer-busybox"
+    let dir = FileSystem.dirname(testImage) + "/layer-busybox"
     if FileSystem.exists(dir + "/bin/sh") { return dir }
     let tmp = dir + ".tmp-\(getpid())"
     try FileSystem.createDirectory(tmp + "/bin")
