@@ -144,7 +144,9 @@ struct AgentCommand: AsyncParsableCommand {
         let token = self.token ?? ProcessInfo.processInfo.environment["SHOAL_TOKEN"]
         let isJoinToken = token?.hasPrefix(JoinToken.prefix + "::") ?? false
         if token == nil || isJoinToken, let stored = NodeCredentials.load(dataDir: data.path, server: server, nodeName: options.node) {
-            return try stored.client()
+            // Kept credentials serve until a join token names another CA (a new master there).
+            let pin = isJoinToken ? (try? JoinToken(parsing: token!))?.caPin : nil
+            if pin == nil || pin == stored.caPin { return try stored.client() }
         }
         guard let token else { throw ValidationError("--server needs --token (or SHOAL_TOKEN in the environment)") }
         if isJoinToken {

@@ -29,6 +29,12 @@ public struct NodeCredentials: Codable, Sendable, Equatable {
         try FileSystem.writeAtomically(Self.path(dataDir: dataDir), Array(try JSONEncoder().encode(self)), mode: 0o600)
     }
 
+    /// The pin of the stored CA: a join token naming another CA means the master was replaced.
+    public var caPin: String? {
+        guard let cert = try? NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)).first else { return nil }
+        return try? PinnedCAVerifier.pin(of: cert)
+    }
+
     /// The client for everything after the join: the CA from the pin, the node's own token.
     public func client() throws -> HTTPClient {
         let endpoint = try HTTPEndpoint.parse(server) { try TLSConfigs.client(trustingCA: caPEM) }
