@@ -93,10 +93,16 @@ extension Master {
             // As many pods as parallelism allows and the remaining completions need.
             let wanted = min(job.spec.parallelism ?? 1, completions - succeeded)
             var running = Int32(active.count)
-            while running < wanted, createPod(for: job) { running += 1 }
+            let retryAt = Self.retryTime(afterFailuresOf: owned)
+            if retryAt.map({ $0 <= now.date.timeIntervalSince1970 }) ?? true {
+                while running < wanted, createPod(for: job) { running += 1 }
+            } else if running < wanted {
+                next = retryAt
+            }
             status.active = running
             if let deadline = job.spec.activeDeadlineSeconds, let start = status.startTime {
-                next = Double(start.secondsSinceEpoch + deadline) + 0.05
+                let at = Double(start.secondsSinceEpoch + deadline) + 0.05
+                next = min(at, next ?? at)
             }
         }
         // Zero counts are left out, as the API's omitempty does.
@@ -106,6 +112,21 @@ extension Master {
         status.ready = Int32(active.filter { Rollout.isAvailable($0, minReadySeconds: 0, now: now.secondsSinceEpoch) }.count)
         if status != job.status { writeStatus(Resources.jobs, job.metadata, status) }
         return next
+    }
+
+    /// The Job controller's pod failure back-off: after the k-th failed pod, a new one is made
+    /// no sooner than 10 s × 2^(k-1) (at most 6 min) after the latest failure, so a Job that
+    /// keeps failing does not spin. Nil when no pod failed. (Under OnFailure the restarts happen
+    /// in the pod, behind the kubelet's own back-off.)
+    static func retryTime(afterFailuresOf pods: [Pod]) -> Double? {
+        let failed = pods.filter { $0.status?.phase == .failed }
+        guard !failed.isEmpty else { return nil }
+        let latest = failed.compactMap { p -> Double? in
+            let finished = (p.status?.containerStatuses ?? []).compactMap { $0.state?.terminated?.finishedAt?.date.timeIntervalSince1970 }
+            return finished.max() ?? p.metadata.creationTimestamp?.date.timeIntervalSince1970
+        }.max() ?? 0
+        let delay = min(10 * pow(2, Double(failed.count - 1)), 360)
+        return latest + delay
     }
 
     /// Under restartPolicy OnFailure a failing container restarts in its pod: each restart

@@ -282,6 +282,15 @@ struct WorkloadTests {
         let reasons = try await cli.kubectl("get", "jobs", "fails", "slow", "-o",
                                             #"jsonpath={range .items[*]}{.status.conditions[?(@.type=="Failed")].reason} {.status.failed}|{end}"#).out
         #expect(reasons == "BackoffLimitExceeded 2|DeadlineExceeded |", "\(reasons)")
+        // The second pod waited out the 10 s back-off after the first one failed.
+        let failedPods = try await cli.kubectl("get", "pods", "-l", "batch.kubernetes.io/job-name=fails", "-o",
+                                               "jsonpath={range .items[*]}{.metadata.creationTimestamp} {.status.containerStatuses[0].state.terminated.finishedAt}|{end}").out
+        let times = failedPods.split(separator: "|").map { $0.split(separator: " ").compactMap { try? Time(rfc3339: String($0)) } }
+            .sorted { ($0.first?.secondsSinceEpoch ?? 0) < ($1.first?.secondsSinceEpoch ?? 0) }
+        #expect(times.count == 2 && times.allSatisfy { $0.count == 2 }, "\(failedPods)")
+        if times.count == 2, times[0].count == 2, let second = times[1].first {
+            #expect(second.secondsSinceEpoch - times[0][1].secondsSinceEpoch >= 9, "\(failedPods)")
+        }
         try await waitUntil(timeout: 10) {
             try await running(cli, "batch.kubernetes.io/job-name=slow").isEmpty
         }
