@@ -165,7 +165,14 @@ enum ConfigVolumes {
 
 /// The ConfigMaps and Secrets the master has, kept by a watch (none for a standalone agent).
 final class ConfigCache: Sendable {
-    private let state = Locked<(enabled: Bool, configMaps: [String: ConfigMap], secrets: [String: Secret])>((false, [:], [:]))
+    private struct State {
+        var enabled = false
+        var configMaps: [String: ConfigMap] = [:]
+        var secrets: [String: Secret] = [:]
+        var claims: [String: PersistentVolumeClaim] = [:]
+        var volumes: [String: PersistentVolume] = [:]
+    }
+    private let state = Locked(State())
     private let listeners = Locked<[@Sendable () -> Void]>([])
 
     func enable() { state.withLock { $0.enabled = true } }
@@ -180,6 +187,16 @@ final class ConfigCache: Sendable {
         for l in listeners.current { l() }
     }
 
+    func setClaims(_ list: [PersistentVolumeClaim]) {
+        state.withLock { $0.claims = Dictionary(list.map { (Self.key($0.metadata), $0) }) { a, _ in a } }
+        for l in listeners.current { l() }
+    }
+
+    func setVolumes(_ list: [PersistentVolume]) {
+        state.withLock { $0.volumes = Dictionary(list.map { ($0.metadata.name ?? "", $0) }) { a, _ in a } }
+        for l in listeners.current { l() }
+    }
+
     func onChange(_ l: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(l) } }
 
     /// The namespace's objects by name; nil when the agent has no master.
@@ -190,6 +207,8 @@ final class ConfigCache: Sendable {
             var out = ConfigObjects()
             for (k, v) in s.configMaps where k.hasPrefix(prefix) { out.configMaps[String(k.dropFirst(prefix.count))] = v }
             for (k, v) in s.secrets where k.hasPrefix(prefix) { out.secrets[String(k.dropFirst(prefix.count))] = v }
+            for (k, v) in s.claims where k.hasPrefix(prefix) { out.persistentVolumeClaims[String(k.dropFirst(prefix.count))] = v }
+            out.persistentVolumes = s.volumes
             return out
         }
     }

@@ -38,6 +38,8 @@ enum PodVolumes {
                 out[v.name] = (dir, true)
             } else if let hostPath = v.hostPath {
                 out[v.name] = (hostPath.path, try checkHostPath(v.name, hostPath))
+            } else if let source = v.persistentVolumeClaim, let config {
+                out[v.name] = (try NodeStorage.path(of: source, volume: v.name, config), true)
             } else if let files = try ConfigVolumes.files(v, config, pod: pod) {
                 let dir = directory(podDir, v.name)
                 try ConfigVolumes.write(files, into: dir, secret: v.configMap == nil)

@@ -16,6 +16,7 @@ extension Master {
             Task { await self.runWorkloadControllers() },
             Task { await self.runGarbageCollector() },
             Task { await self.runQuotaController() },
+            Task { await self.runVolumeController() },
         ]
         controllers.withLock { $0 = tasks }
     }
@@ -78,10 +79,20 @@ extension Master {
             }
         }
         pending.sort { ($0.metadata.creationTimestamp?.secondsSinceEpoch ?? 0) < ($1.metadata.creationTimestamp?.secondsSinceEpoch ?? 0) }
+        let storage = pending.contains { p in (p.spec.volumes ?? []).contains { $0.persistentVolumeClaim != nil } } ? StorageView(self) : nil
         for pod in pending {
             let ns = pod.metadata.namespace ?? "default", name = pod.metadata.name ?? "", uid = pod.metadata.uid ?? ""
             let snapshot = bound
-            let result = state.withLock { $0.scheduler.schedule(pod, nodes: nodes, bound: snapshot) }
+            var candidates = nodes
+            if let storage {
+                switch storage.fit(pod, nodes: nodes) {
+                case .nodes(let allowed): candidates = allowed
+                case .wait(let message):
+                    reportUnschedulable(pod, message, state)
+                    continue
+                }
+            }
+            let result = state.withLock { $0.scheduler.schedule(pod, nodes: candidates, bound: snapshot) }
             switch result {
             case .bound(let node):
                 do {
@@ -93,25 +104,31 @@ extension Master {
                     logger.warning("binding failed", metadata: ["pod": "\(ns)/\(name)", "error": "\(error)"])
                 }
             case .unschedulable(let fit):
-                let message = fit.description
-                let isNew = state.withLock { s -> Bool in
-                    if s.reported[uid] == message { return false }
-                    s.reported[uid] = message
-                    return true
-                }
-                guard isNew else { continue }
-                _ = try? registry.modify(Resources.pods, namespace: ns, name: name, subresource: "status") { (obj) throws(APIError) -> JSONValue in
-                    var obj = obj
-                    var conditions = obj["status"]?["conditions"]?.arrayValue ?? []
-                    conditions.removeAll { $0["type"]?.stringValue == "PodScheduled" }
-                    conditions.append(["type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": .string(message),
-                                       "lastProbeTime": nil, "lastTransitionTime": .string(Time.now().rfc3339)])
-                    obj["status"]?["conditions"] = .array(conditions)
-                    return obj
-                }
-                recordEvent(for: pod, type: "Warning", reason: "FailedScheduling", message: message)
+                reportUnschedulable(pod, candidates.count < nodes.count && candidates.isEmpty
+                    ? "0/\(nodes.count) nodes are available: \(nodes.count) node(s) had volume node affinity conflict." : fit.description, state)
             }
         }
+    }
+
+    /// PodScheduled=False with the reason, and a FailedScheduling event once per message.
+    func reportUnschedulable(_ pod: Pod, _ message: String, _ state: Locked<SchedulerState>) {
+        let ns = pod.metadata.namespace ?? "default", name = pod.metadata.name ?? "", uid = pod.metadata.uid ?? ""
+        let isNew = state.withLock { s -> Bool in
+            if s.reported[uid] == message { return false }
+            s.reported[uid] = message
+            return true
+        }
+        guard isNew else { return }
+        _ = try? registry.modify(Resources.pods, namespace: ns, name: name, subresource: "status") { (obj) throws(APIError) -> JSONValue in
+            var obj = obj
+            var conditions = obj["status"]?["conditions"]?.arrayValue ?? []
+            conditions.removeAll { $0["type"]?.stringValue == "PodScheduled" }
+            conditions.append(["type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": .string(message),
+                               "lastProbeTime": nil, "lastTransitionTime": .string(Time.now().rfc3339)])
+            obj["status"]?["conditions"] = .array(conditions)
+            return obj
+        }
+        recordEvent(for: pod, type: "Warning", reason: "FailedScheduling", message: message)
     }
 
     /// A core/v1 Event about a pod, from the master's components.

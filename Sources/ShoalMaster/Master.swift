@@ -145,6 +145,7 @@ public final class Master: Sendable {
         let kubeconfig = Kubeconfig.render(server: serverURL, caPEM: ca.certificatePEM, token: try self.tokens.adminToken())
         try Kubeconfig.write(kubeconfig, to: config.kubeconfigPath)
         try ensureKubernetesService()
+        try ensureDefaultStorageClass()
         startControllers()
         logger.info("master started", metadata: ["https": "\(serverURL)", "socket": "\(config.socketPath)", "kubeconfig": "\(config.kubeconfigPath)"])
     }

@@ -37,6 +37,9 @@ public final class Registry: Sendable {
         s[Resources.secrets.qualifiedName] = SecretStrategy()
         s[Resources.limitRanges.qualifiedName] = PolicyStrategy<LimitRange>.limitRanges
         s[Resources.resourceQuotas.qualifiedName] = PolicyStrategy<ResourceQuota>.resourceQuotas
+        s[Resources.persistentVolumes.qualifiedName] = StorageStrategy<PersistentVolume>.persistentVolumes
+        s[Resources.persistentVolumeClaims.qualifiedName] = StorageStrategy<PersistentVolumeClaim>.persistentVolumeClaims
+        s[Resources.storageClasses.qualifiedName] = StorageStrategy<StorageClass>.storageClasses
         strategies = s
         // What the stored services hold, before the first request can ask for more.
         let stored = (try? store.list(prefix: Self.prefix(Resources.services, namespace: nil)).records) ?? []

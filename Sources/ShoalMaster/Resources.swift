@@ -82,7 +82,17 @@ public enum Resources {
         group: "batch", version: "v1", kind: "Job", plural: "jobs", singular: "job", namespaced: true,
         shortNames: [], subresources: ["status"], categories: ["all"], fieldSelectors: ["status.successful"])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers, configMaps, secrets]
+    public static let persistentVolumes = ResourceInfo(
+        group: "", version: "v1", kind: "PersistentVolume", plural: "persistentvolumes", singular: "persistentvolume", namespaced: false,
+        shortNames: ["pv"], subresources: ["status"], categories: [], fieldSelectors: [])
+    public static let persistentVolumeClaims = ResourceInfo(
+        group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims", singular: "persistentvolumeclaim",
+        namespaced: true, shortNames: ["pvc"], subresources: ["status"], categories: [], fieldSelectors: [])
+    public static let storageClasses = ResourceInfo(
+        group: "storage.k8s.io", version: "v1", kind: "StorageClass", plural: "storageclasses", singular: "storageclass", namespaced: false,
+        shortNames: ["sc"], subresources: [], categories: [], fieldSelectors: [])
+
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers, configMaps, secrets, persistentVolumes, persistentVolumeClaims, storageClasses]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

@@ -67,9 +67,26 @@ enum Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Status"), Column(name: "Completions"), Column(name: "Duration"),
                     Column(name: "Age"), Column(name: "Containers", priority: 1), Column(name: "Images", priority: 1),
                     Column(name: "Selector", priority: 1)]
+        case "persistentvolumes":
+            return [Column(name: "Name", format: "name"), Column(name: "Capacity"), Column(name: "Access Modes"), Column(name: "Reclaim Policy"),
+                    Column(name: "Status"), Column(name: "Claim"), Column(name: "StorageClass"), Column(name: "VolumeAttributesClass"),
+                    Column(name: "Reason"), Column(name: "Age"), Column(name: "VolumeMode", priority: 1)]
+        case "persistentvolumeclaims":
+            return [Column(name: "Name", format: "name"), Column(name: "Status"), Column(name: "Volume"), Column(name: "Capacity"),
+                    Column(name: "Access Modes"), Column(name: "StorageClass"), Column(name: "VolumeAttributesClass"), Column(name: "Age"),
+                    Column(name: "VolumeMode", priority: 1)]
+        case "storageclasses":
+            return [Column(name: "Name", format: "name"), Column(name: "Provisioner"), Column(name: "ReclaimPolicy"),
+                    Column(name: "VolumeBindingMode"), Column(name: "AllowVolumeExpansion"), Column(name: "Age")]
         default:
             return [Column(name: "Name", format: "name"), Column(name: "Age")]
         }
+    }
+
+    /// kubectl's short access modes: RWO, ROX, RWX, RWOP.
+    static func accessModes(_ modes: [String]?) -> String {
+        let short = ["ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"]
+        return (modes ?? []).map { short[$0] ?? $0 }.joined(separator: ",")
     }
 
     /// CONTAINERS, IMAGES and SELECTOR of a workload's wide row.
@@ -156,6 +173,25 @@ enum Tables {
             guard let j = try? obj.decode(Job.self) else { return [name, "", "", "", .string(age), "", "", ""] }
             return [name, .string(JobPrinter.status(j)), .string(JobPrinter.completions(j)), .string(JobPrinter.duration(j, now: now)),
                     .string(age)] + templateCells(j.spec.template, j.spec.selector)
+        case "persistentvolumes":
+            guard let pv = try? obj.decode(PersistentVolume.self) else { return [name] + Array(repeating: "", count: 8) + [.string(age), ""] }
+            let claim = pv.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" } ?? ""
+            return [name, .string(pv.spec.capacity?["storage"]?.description ?? ""), .string(accessModes(pv.spec.accessModes)),
+                    .string(pv.spec.persistentVolumeReclaimPolicy ?? "Retain"),
+                    .string(pv.metadata.deletionTimestamp != nil ? "Terminating" : (pv.status?.phase ?? "")), .string(claim),
+                    .string(pv.spec.storageClassName ?? ""), "<unset>", .string(pv.status?.reason ?? ""), .string(age), .string(pv.spec.volumeMode ?? "Filesystem")]
+        case "persistentvolumeclaims":
+            guard let c = try? obj.decode(PersistentVolumeClaim.self) else { return [name] + Array(repeating: "", count: 6) + [.string(age), ""] }
+            // kubectl's printer shows a claim being deleted (held by pvc-protection) as Terminating.
+            let phase = c.metadata.deletionTimestamp != nil ? "Terminating" : (c.status?.phase ?? "")
+            return [name, .string(phase), .string(c.spec.volumeName ?? ""), .string(c.status?.capacity?["storage"]?.description ?? ""),
+                    .string(accessModes(c.status?.accessModes)), .string(c.spec.storageClassName ?? ""), "<unset>", .string(age),
+                    .string(c.spec.volumeMode ?? "Filesystem")]
+        case "storageclasses":
+            let sc = try? obj.decode(StorageClass.self)
+            let display = (sc?.isDefault ?? false) ? (obj["metadata"]?["name"]?.stringValue ?? "") + " (default)" : (obj["metadata"]?["name"]?.stringValue ?? "")
+            return [.string(display), .string(sc?.provisioner ?? ""), .string(sc?.reclaimPolicy ?? "Delete"),
+                    .string(sc?.volumeBindingMode ?? "Immediate"), .string((sc?.allowVolumeExpansion ?? false) ? "true" : "false"), .string(age)]
         default:
             return [name, .string(age)]
         }

@@ -414,8 +414,14 @@ import Glibc
 public struct ConfigObjects: Sendable {
     public var configMaps: [String: ConfigMap]
     public var secrets: [String: Secret]
-    public init(configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:]) {
+    /// The namespace's claims by name, and every PersistentVolume by name.
+    public var persistentVolumeClaims: [String: PersistentVolumeClaim]
+    public var persistentVolumes: [String: PersistentVolume]
+    public init(configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:],
+                persistentVolumeClaims: [String: PersistentVolumeClaim] = [:], persistentVolumes: [String: PersistentVolume] = [:]) {
         self.configMaps = configMaps
         self.secrets = secrets
+        self.persistentVolumeClaims = persistentVolumeClaims
+        self.persistentVolumes = persistentVolumes
     }
 }

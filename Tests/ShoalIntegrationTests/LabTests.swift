@@ -174,6 +174,26 @@ struct LabTests {
         let lb = try await lab.inNode("node1", "timeout", "5", "busybox", "wget", "-q", "-O", "-", "http://\(lab.address(3)):8081/")
         #expect(lb.code == 0, "LoadBalancer: \(lb)")
 
+        // A claim's volume is made on its first pod's node; the pod's next instances go there too.
+        let claim = """
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata: {name: data}
+            spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+            """
+        #expect(try await lab.kubectl("apply", "-f", "-", stdin: claim + "\n---\n" + StorageTests.writer("data")).code == 0)
+        #expect(try await lab.kubectl("wait", "--for=condition=Ready", "pod/writer", "--timeout=60s").code == 0)
+        let volumeNode = try await lab.kubectl("get", "pv", "-o", "jsonpath={.items[0].spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}").out
+        #expect(try await lab.kubectl("get", "pod", "writer", "-o", "jsonpath={.spec.nodeName}").out == volumeNode)
+        for _ in 0..<2 {
+            #expect(try await lab.kubectl("delete", "pod", "writer").code == 0)
+            #expect(try await lab.kubectl("apply", "-f", "-", stdin: StorageTests.writer("data")).code == 0)
+            #expect(try await lab.kubectl("wait", "--for=condition=Ready", "pod/writer", "--timeout=60s").code == 0)
+            #expect(try await lab.kubectl("get", "pod", "writer", "-o", "jsonpath={.spec.nodeName}").out == volumeNode)
+        }
+        #expect(try await lab.kubectl("exec", "writer", "--", "cat", "/data/log").out == "hello\nhello\nhello\n")
+        #expect(try await lab.kubectl("delete", "pod", "writer").code == 0)
+
         // A node dies: it turns NotReady, its pods come back on the others, the Service answers throughout.
         let onNode3 = Set(pods.filter { $0.value == "node3" }.keys)
         let kill = try await lab.shoal(["lab", "node", "kill", "node3"])

@@ -56,7 +56,8 @@ actor MasterSession {
         self.options = options
         self.identity = NodeBuilder.Identity(
             nodeName: connection.nodeName, hostname: options.hostname ?? connection.nodeName,
-            internalIP: hostIP.isEmpty ? "127.0.0.1" : hostIP, nodeAPIURL: connection.nodeAPIURL, labels: options.nodeLabels)
+            internalIP: hostIP.isEmpty ? "127.0.0.1" : hostIP, nodeAPIURL: connection.nodeAPIURL, labels: options.nodeLabels,
+            localPathRoot: NodeStorage.root(dataDir: dataDir))
         self.dataDir = dataDir
         self.logger = logger
         (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -113,6 +114,17 @@ actor MasterSession {
         let secrets = ListWatch(api: api, path: "/api/v1/secrets", what: "secrets", logger: log) { items in
             cache.setSecrets(items.compactMap { try? $0.decode(Secret.self) })
         }
+        let claims = ListWatch(api: api, path: "/api/v1/persistentvolumeclaims", what: "persistent volume claims", logger: log) { items in
+            cache.setClaims(items.compactMap { try? $0.decode(PersistentVolumeClaim.self) })
+        }
+        let storageRoot = NodeStorage.root(dataDir: dataDir)
+        let volumes = ListWatch(api: api, path: "/api/v1/persistentvolumes", what: "persistent volumes", logger: log) { items in
+            let list = items.compactMap { try? $0.decode(PersistentVolume.self) }
+            cache.setVolumes(list)
+            NodeStorage.collect(root: storageRoot, keeping: list, logger: log)
+        }
+        tasks.append(Task { await claims.run(maxRetryDelay: delay) })
+        tasks.append(Task { await volumes.run(maxRetryDelay: delay) })
         tasks.append(Task { await configMaps.run(maxRetryDelay: delay) })
         tasks.append(Task { await secrets.run(maxRetryDelay: delay) })
     }
@@ -208,10 +220,12 @@ actor MasterSession {
         var labels: [String: JSONValue] = [:]
         for (k, v) in NodeBuilder.metadata(identity, facts: facts).labels ?? [:] where existing.metadata.labels?[k] != v { labels[k] = .string(v) }
         if !labels.isEmpty { metadata["labels"] = .object(labels) }
-        let url = identity.nodeAPIURL
-        if existing.metadata.annotations?[NodeBuilder.nodeAPIAnnotation] != url {
-            metadata["annotations"] = [NodeBuilder.nodeAPIAnnotation: url.map(JSONValue.string) ?? .null]
+        var annotations: [String: JSONValue] = [:]
+        let own = NodeBuilder.annotations(identity)
+        for key in [NodeBuilder.nodeAPIAnnotation, NodeBuilder.localPathRootAnnotation] where existing.metadata.annotations?[key] != own[key] {
+            annotations[key] = own[key].map(JSONValue.string) ?? .null
         }
+        if !annotations.isEmpty { metadata["annotations"] = .object(annotations) }
         if !metadata.isEmpty {
             try await api.call("PATCH", MasterAPI.node(nodeName), json: ["metadata": .object(metadata)],
                                contentType: MasterAPI.mergePatch, operation: op)

@@ -124,6 +124,8 @@ enum NodeBuilder {
     static let kubeletVersion = "v1.32.0-shoal"
     static let runtimeVersion = "shoal://0.1"
     static let nodeAPIAnnotation = "shoal.io/node-api"
+    /// Where the master's local-path provisioner puts this node's volumes.
+    static let localPathRootAnnotation = "shoal.io/local-path-root"
     static let maxPods: Int64 = 110
 
     struct Identity: Sendable {
@@ -132,6 +134,15 @@ enum NodeBuilder {
         var internalIP: String
         var nodeAPIURL: String?
         var labels: [String: String] = [:]
+        var localPathRoot: String?
+    }
+
+    /// The annotations the agent owns on its Node.
+    static func annotations(_ id: Identity) -> [String: String] {
+        var out: [String: String] = [:]
+        if let url = id.nodeAPIURL { out[nodeAPIAnnotation] = url }
+        if let root = id.localPathRoot { out[localPathRootAnnotation] = root }
+        return out
     }
 
     static func metadata(_ id: Identity, facts: NodeFacts) -> ObjectMeta {
@@ -139,9 +150,8 @@ enum NodeBuilder {
         labels[WellKnownNodeLabel.hostname] = id.hostname
         labels[WellKnownNodeLabel.os] = "linux"
         labels[WellKnownNodeLabel.arch] = facts.architecture
-        var annotations: [String: String]?
-        if let url = id.nodeAPIURL { annotations = [nodeAPIAnnotation: url] }
-        return ObjectMeta(name: id.nodeName, labels: labels, annotations: annotations)
+        let annotations = annotations(id)
+        return ObjectMeta(name: id.nodeName, labels: labels, annotations: annotations.isEmpty ? nil : annotations)
     }
 
     static func node(_ id: Identity, facts: NodeFacts, conditions: [NodeCondition]) -> Node {
