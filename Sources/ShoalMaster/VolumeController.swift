@@ -5,8 +5,8 @@ import ShoalScheduler
 /// The PersistentVolume controller, with k3s's local-path provisioner built in:
 /// - a claim without a class gets the default class (as the DefaultStorageClass admission and
 ///   its retroactive assignment do);
-/// - a claim binds to the smallest Available volume of its class that holds its request and
-///   its access modes (static binding), or to the volume it names;
+/// - a claim binds to the volume it names or that names it, else to the smallest Available
+///   volume of its class that holds its request and its access modes (static binding);
 /// - with no such volume and the `shoal.io/local-path` class, a hostPath volume is made for it
 ///   on a node (the node of its first pod under WaitForFirstConsumer, the default), pinned to
 ///   that node by node affinity, in the node's `shoal.io/local-path-root` directory;
@@ -52,7 +52,13 @@ extension Master {
                 completeBinding(claim, volume: volumes.first { $0.metadata.name == name })
                 continue
             }
-            if let pv = Self.bestMatch(for: claim, in: free) {
+            // A volume that already names this claim (pre-bound by its author, or provisioned
+            // for it by an earlier pass that did not finish) is the claim's.
+            if let pv = volumes.first(where: { v in
+                v.spec.claimRef.map { $0.namespace == claim.metadata.namespace && $0.name == claim.metadata.name && ($0.uid == nil || $0.uid == claim.metadata.uid) } ?? false
+            }) {
+                bind(claim, to: pv)
+            } else if let pv = Self.bestMatch(for: claim, in: free) {
                 free.removeAll { $0.metadata.name == pv.metadata.name }
                 bind(claim, to: pv)
             } else if let cls = classes.first(where: { $0.metadata.name == claim.spec.storageClassName }), cls.provisioner == Self.localPathProvisioner,

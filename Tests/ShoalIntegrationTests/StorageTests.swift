@@ -120,6 +120,29 @@ struct StorageTests {
         #expect(try FileSystem.readString(dirs.0 + "/log") == "hello\n")
         #expect(try await cli.kubectl("get", "pv", "big", "-o", "jsonpath={.status.phase}").out == "Available")
 
+        // A volume that names its claim is that claim's, though a smaller one would fit.
+        let reserved = """
+            apiVersion: v1
+            kind: PersistentVolume
+            metadata: {name: reserved}
+            spec:
+              capacity: {storage: 10Gi}
+              accessModes: [ReadWriteOnce]
+              storageClassName: manual
+              claimRef: {namespace: default, name: reserved}
+              hostPath: {path: \(dirs.1), type: DirectoryOrCreate}
+            ---
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata: {name: reserved}
+            spec:
+              storageClassName: manual
+              accessModes: [ReadWriteOnce]
+              resources: {requests: {storage: 100Mi}}
+            """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: reserved).code == 0)
+        try await waitUntil(timeout: 10) { try await cli.kubectl("get", "pvc", "reserved", "-o", "jsonpath={.status.phase} {.spec.volumeName}").out == "Bound reserved" }
+
         // Bad input: the API server's messages; a pod whose claim is missing waits, saying why.
         let bad = try await cli.kubectl("apply", "-f", "-", stdin: """
             apiVersion: v1
