@@ -55,8 +55,9 @@ public struct Lab: Sendable {
             let token = try Master.joinToken(dataDir: paths.dataDir, ttl: .seconds(3600))
             for node in layout.nodeNames {
                 state.nodes.append(try await startAgent(node, layout: layout, options: options, executable: state.executable, token: token.description))
+                // Saved as each starts: a failure at the next one still stops this one.
+                try paths.save(state)
             }
-            try paths.save(state)
             let progress = self.progress, count = layout.nodeNames.count
             try await waitReady(Set(layout.nodeNames), state: state, timeout: options.readyTimeout) { ready in
                 progress("   nodes Ready: \(ready)/\(count)")
