@@ -86,7 +86,10 @@ public actor Agent {
         let wanted = Dictionary(pods.map { ($0.metadata.uid ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         for uid in workers.keys where wanted[uid] == nil && dying[uid] == nil { startKill(uid) }
         for (uid, pod) in wanted {
-            if let worker = workers[uid], dying[uid] == nil { await startNewEphemeralContainers(of: pod, in: worker) }
+            if let worker = workers[uid], dying[uid] == nil {
+                await worker.updateMetadata(labels: pod.metadata.labels, annotations: pod.metadata.annotations)
+                await startNewEphemeralContainers(of: pod, in: worker)
+            }
         }
         for (uid, pod) in wanted where workers[uid] == nil || dying[uid] != nil {
             // The same pod (same UID) must not run twice: wait for an earlier instance to go.

@@ -184,6 +184,16 @@ extension PodWorker {
 extension PodWorker {
     /// Rewrites the pod's configMap and secret volumes whose contents changed (AtomicWriter's
     /// swap); a volume whose object went, or that fails, keeps what it had, as the kubelet does.
+    /// Labels and annotations may change on a running pod (the kubelet takes them from each
+    /// update): the worker keeps the new ones, and downwardAPI files that show them follow.
+    func updateMetadata(labels: [String: String]?, annotations: [String: String]?) {
+        guard !terminating, record.pod.metadata.labels != labels || record.pod.metadata.annotations != annotations else { return }
+        record.pod.metadata.labels = labels
+        record.pod.metadata.annotations = annotations
+        persist()
+        refreshConfigVolumes()
+    }
+
     func refreshConfigVolumes() {
         guard !terminating else { return }
         // A pod waiting for a missing object (its volume or an env key) tries again now.

@@ -457,6 +457,11 @@ struct WorkloadTests {
         #expect(try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "mount | grep ' /etc/sec '").out.contains("tmpfs"))
         let projected = try await cli.kubectl("exec", "cfg", "--", "sh", "-c", "cat /etc/all/conf/app.conf /etc/all/password; echo; cat /etc/all/name; echo; cat /etc/all/labels").out
         #expect(projected == "listen 8080\ns3cr3t!\ncfg\napp=\"cfg\"\ntier=\"test\"", "\(projected)")
+        // A label set on the running pod reaches the downwardAPI file, as the kubelet writes it.
+        #expect(try await cli.kubectl("label", "pod", "cfg", "stage=two").code == 0)
+        try await waitUntil(timeout: 10) {
+            try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/all/labels").out == "app=\"cfg\"\nstage=\"two\"\ntier=\"test\""
+        }
         // An update reaches the mounted file (the ..data swap); the env stays as it started.
         #expect(try await cli.kubectl("patch", "configmap", "app", "-p", #"{"data":{"mode":"slow"}}"#).code == 0)
         try await waitUntil(timeout: 10) { try await cli.kubectl("exec", "cfg", "--", "cat", "/etc/app/mode.txt").out == "slow" }

@@ -477,8 +477,10 @@ actor MasterSession {
                 lastSent[uid] = nil
             }
         }
-        // Only what the agent runs matters to it: spec or deletion changes, not status ones.
-        if before.map({ $0.metadata.deletionTimestamp != pod.metadata.deletionTimestamp || $0.spec != pod.spec }) ?? true
+        // Only what the agent runs matters to it: spec, deletion and label or annotation changes
+        // (downwardAPI files show those), not status ones.
+        if before.map({ $0.metadata.deletionTimestamp != pod.metadata.deletionTimestamp || $0.spec != pod.spec
+            || $0.metadata.labels != pod.metadata.labels || $0.metadata.annotations != pod.metadata.annotations }) ?? true
             || PodSources.isMirror(pod) {
             await deliver(removed: [:])
         } else {
