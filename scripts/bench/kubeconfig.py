@@ -13,3 +13,16 @@ def read(path):
     cafile.close()
     host, port = field("server").replace("https://", "").rsplit(":", 1)
     return host, int(port), field("token"), ssl.create_default_context(cafile=cafile.name)
+
+def caller(path):
+    """A one-request-per-connection JSON client for the kubeconfig's master:
+    call(method, path, body=None, content_type="application/json") -> (status, body bytes)."""
+    import http.client, json
+    host, port, token, ctx = read(path)
+    def call(method, p, body=None, content_type="application/json"):
+        c = http.client.HTTPSConnection(host, port, context=ctx, timeout=60)
+        c.request(method, p, body=json.dumps(body) if body is not None else None,
+                  headers={"Authorization": "Bearer " + token, "Content-Type": content_type})
+        r = c.getresponse(); data = r.read(); c.close()
+        return r.status, data
+    return call

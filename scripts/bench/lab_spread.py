@@ -13,11 +13,7 @@ n = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 host, port, token, ctx = kubeconfig_file.read(kubeconfig)
 headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
 
-def call(method, path, body=None):
-    c = http.client.HTTPSConnection(host, port, context=ctx, timeout=60)
-    c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-    r = c.getresponse(); data = r.read(); c.close()
-    return r.status, data
+call = kubeconfig_file.caller(kubeconfig)
 
 deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "spread"},
               "spec": {"replicas": n, "selector": {"matchLabels": {"app": "spread"}},

@@ -15,12 +15,7 @@ host, port, token, ctx = kubeconfig_file.read(kubeconfig)
 headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
 path = "/apis/apps/v1/namespaces/default/deployments"
 
-def call(method, p, body=None, content_type="application/json"):
-    c = http.client.HTTPSConnection(host, port, context=ctx, timeout=60)
-    h = dict(headers); h["Content-Type"] = content_type
-    c.request(method, p, body=json.dumps(body) if body is not None else None, headers=h)
-    r = c.getresponse(); data = r.read(); c.close()
-    return r.status, data
+call = kubeconfig_file.caller(kubeconfig)
 
 def template(version):
     return {"metadata": {"labels": {"app": "bench"}},
