@@ -128,26 +128,9 @@ enum QuotaAdmission {
 }
 
 /// LimitRanges and ResourceQuotas: typed, with the few rules of their own.
-struct PolicyStrategy<T: Codable & Sendable>: ResourceStrategy {
-    let resource: ResourceInfo
-    let validate: @Sendable (T) -> [FieldError]
-
-    func check(_ obj: inout JSONValue, strict: Bool) throws(APIError) {
-        try validateMeta(obj)
-        let typed = try decodeTyped(T.self, obj, kind: resource.kind, version: resource.version, strict: strict)
-        let errs = validate(typed)
-        if !errs.isEmpty { throw APIError.invalid(resource, obj["metadata"]?["name"]?.stringValue ?? "", errs) }
-    }
-
-    func prepareCreate(_ obj: inout JSONValue, strict: Bool) throws(APIError) { try check(&obj, strict: strict) }
-
-    func prepareUpdate(_ obj: inout JSONValue, old: JSONValue, subresource: String?, strict: Bool) throws(APIError) {
-        splitStatus(&obj, old: old, subresource: subresource)
-        try check(&obj, strict: strict)
-    }
-
-    static var limitRanges: PolicyStrategy<LimitRange> {
-        PolicyStrategy<LimitRange>(resource: Resources.limitRanges) { lr in
+extension TypedStrategy {
+    static var limitRanges: TypedStrategy<LimitRange> {
+        TypedStrategy<LimitRange>(resource: Resources.limitRanges) { lr, _, _ in
             var errs: [FieldError] = []
             for (i, item) in lr.spec.limits.enumerated() {
                 let path = FieldPath("spec", "limits").index(i)
@@ -164,8 +147,8 @@ struct PolicyStrategy<T: Codable & Sendable>: ResourceStrategy {
         }
     }
 
-    static var resourceQuotas: PolicyStrategy<ResourceQuota> {
-        PolicyStrategy<ResourceQuota>(resource: Resources.resourceQuotas) { q in
+    static var resourceQuotas: TypedStrategy<ResourceQuota> {
+        TypedStrategy<ResourceQuota>(resource: Resources.resourceQuotas) { q, _, _ in
             (q.spec.hard ?? [:]).compactMap { k, v in
                 v.sign < 0 ? .invalid(FieldPath("spec", "hard").key(k), .raw(v.description), "must be greater than or equal to 0") : nil
             }

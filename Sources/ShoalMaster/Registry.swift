@@ -35,11 +35,11 @@ public final class Registry: Sendable {
         s[Resources.replicationControllers.qualifiedName] = WorkloadStrategy<ReplicationController>.replicationControllers
         s[Resources.configMaps.qualifiedName] = ConfigMapStrategy()
         s[Resources.secrets.qualifiedName] = SecretStrategy()
-        s[Resources.limitRanges.qualifiedName] = PolicyStrategy<LimitRange>.limitRanges
-        s[Resources.resourceQuotas.qualifiedName] = PolicyStrategy<ResourceQuota>.resourceQuotas
-        s[Resources.persistentVolumes.qualifiedName] = StorageStrategy<PersistentVolume>.persistentVolumes
-        s[Resources.persistentVolumeClaims.qualifiedName] = StorageStrategy<PersistentVolumeClaim>.persistentVolumeClaims
-        s[Resources.storageClasses.qualifiedName] = StorageStrategy<StorageClass>.storageClasses
+        s[Resources.limitRanges.qualifiedName] = TypedStrategy<LimitRange>.limitRanges
+        s[Resources.resourceQuotas.qualifiedName] = TypedStrategy<ResourceQuota>.resourceQuotas
+        s[Resources.persistentVolumes.qualifiedName] = TypedStrategy<PersistentVolume>.persistentVolumes
+        s[Resources.persistentVolumeClaims.qualifiedName] = TypedStrategy<PersistentVolumeClaim>.persistentVolumeClaims
+        s[Resources.storageClasses.qualifiedName] = TypedStrategy<StorageClass>.storageClasses
         strategies = s
         // What the stored services hold, before the first request can ask for more.
         let stored = (try? store.list(prefix: Self.prefix(Resources.services, namespace: nil)).records) ?? []

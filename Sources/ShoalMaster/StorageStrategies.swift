@@ -1,12 +1,13 @@
 import ShoalAPI
 
-/// PersistentVolumes, PersistentVolumeClaims and StorageClasses: typed, validated in the API
-/// server's words, with their phases starting as the API server starts them.
-struct StorageStrategy<T: Codable & Sendable>: ResourceStrategy {
+/// A kind decoded to its type and checked by rules of its own (given the stored object on an
+/// update), its status starting in a given phase: LimitRanges and ResourceQuotas
+/// (Admission.swift), PersistentVolumes, claims and StorageClasses (here).
+struct TypedStrategy<T: Codable & Sendable>: ResourceStrategy {
     let resource: ResourceInfo
-    /// The phase a new object's status starts in.
-    let initialPhase: String?
-    let validate: @Sendable (T, JSONValue, _ old: T?) -> [FieldError]
+    /// The phase a new object's status starts in (nil: the status is left as sent).
+    var initialPhase: String? = nil
+    let validate: @Sendable (T, _ raw: JSONValue, _ old: T?) -> [FieldError]
 
     func check(_ obj: inout JSONValue, strict: Bool, old: JSONValue?) throws(APIError) {
         try validateMeta(obj)
@@ -25,21 +26,25 @@ struct StorageStrategy<T: Codable & Sendable>: ResourceStrategy {
         splitStatus(&obj, old: old, subresource: subresource)
         try check(&obj, strict: strict, old: old)
     }
+}
 
-    static var persistentVolumes: StorageStrategy<PersistentVolume> {
-        StorageStrategy<PersistentVolume>(resource: Resources.persistentVolumes, initialPhase: "Available") { pv, raw, _ in
+/// PersistentVolumes, PersistentVolumeClaims and StorageClasses, validated in the API
+/// server's words, with their phases starting as the API server starts them.
+extension TypedStrategy {
+    static var persistentVolumes: TypedStrategy<PersistentVolume> {
+        TypedStrategy<PersistentVolume>(resource: Resources.persistentVolumes, initialPhase: "Available") { pv, raw, _ in
             StorageValidation.validate(pv, spec: raw["spec"])
         }
     }
 
-    static var persistentVolumeClaims: StorageStrategy<PersistentVolumeClaim> {
-        StorageStrategy<PersistentVolumeClaim>(resource: Resources.persistentVolumeClaims, initialPhase: "Pending") { pvc, _, old in
+    static var persistentVolumeClaims: TypedStrategy<PersistentVolumeClaim> {
+        TypedStrategy<PersistentVolumeClaim>(resource: Resources.persistentVolumeClaims, initialPhase: "Pending") { pvc, _, old in
             StorageValidation.validate(pvc, old: old)
         }
     }
 
-    static var storageClasses: StorageStrategy<StorageClass> {
-        StorageStrategy<StorageClass>(resource: Resources.storageClasses, initialPhase: nil) { sc, _, old in
+    static var storageClasses: TypedStrategy<StorageClass> {
+        TypedStrategy<StorageClass>(resource: Resources.storageClasses) { sc, _, old in
             StorageValidation.validate(sc, old: old)
         }
     }
