@@ -112,3 +112,63 @@ enum Rollout {
         return (ready.lastTransitionTime?.secondsSinceEpoch ?? now) + Int64(minReadySeconds) <= now
     }
 }
+
+extension Rollout {
+    /// DeploymentProgressing: more updated, ready or available pods, or fewer old ones, than
+    /// the status last written.
+    static func advanced(from old: DeploymentStatus?, to new: DeploymentStatus) -> Bool {
+        let o = old ?? DeploymentStatus()
+        func n(_ v: Int32?) -> Int32 { v ?? 0 }
+        return n(new.updatedReplicas) > n(o.updatedReplicas)
+            || n(new.replicas) - n(new.updatedReplicas) < n(o.replicas) - n(o.updatedReplicas)
+            || n(new.readyReplicas) > n(o.readyReplicas)
+            || n(new.availableReplicas) > n(o.availableReplicas)
+    }
+
+    static let desiredReplicasAnnotation = "deployment.kubernetes.io/desired-replicas"
+    static let maxReplicasAnnotation = "deployment.kubernetes.io/max-replicas"
+
+    /// One active ReplicaSet as proportional scaling sees it.
+    struct Share: Equatable {
+        var replicas: Int32
+        /// Its max-replicas annotation: the Deployment's size plus surge when it last scaled this set.
+        var maxReplicasBefore: Int32?
+        /// Newer sets have larger revisions; ties in size go to the newer when growing, the older when shrinking.
+        var revision: Int
+    }
+
+    /// scale() of a rolling Deployment resized mid-rollout: the change in its allowed size
+    /// (replicas + maxSurge) shared among the active sets in proportion to their size, from
+    /// the largest down, the rounding leftover to the largest. Returns the sizes in `sets`' order.
+    static func proportionalSizes(desired: Int32, maxSurge: Int32, statusReplicas: Int32, sets: [Share]) -> [Int32] {
+        var sizes = sets.map(\.replicas)
+        let active = sets.indices.filter { sets[$0].replicas > 0 }
+        let allowed = desired > 0 ? desired + maxSurge : 0
+        let toAdd = allowed - active.reduce(0) { $0 + sets[$1].replicas }
+        guard toAdd != 0 else { return sizes }
+        let order = active.sorted { a, b in
+            if sets[a].replicas != sets[b].replicas { return sets[a].replicas > sets[b].replicas }
+            return toAdd > 0 ? sets[a].revision > sets[b].revision : sets[a].revision < sets[b].revision
+        }
+        var added: Int32 = 0
+        for i in order where added != toAdd {
+            let share = fraction(sets[i], desired: desired, allowed: allowed, statusReplicas: statusReplicas)
+            let proportion = toAdd > 0 ? min(share, toAdd - added) : max(share, toAdd - added)
+            sizes[i] += proportion
+            added += proportion
+        }
+        if let largest = order.first { sizes[largest] = max(0, sizes[largest] + toAdd - added) }
+        return sizes
+    }
+
+    /// getReplicaSetFraction: how much a set grows or shrinks when the allowed size goes from
+    /// what its annotation says to `allowed`; without the annotation, from the Deployment's
+    /// current pod count.
+    private static func fraction(_ s: Share, desired: Int32, allowed: Int32, statusReplicas: Int32) -> Int32 {
+        if desired == 0 { return -s.replicas }
+        var before = s.maxReplicasBefore ?? 0
+        if before == 0 { before = statusReplicas }
+        guard before > 0 else { return 0 }
+        return Int32((Double(s.replicas) * Double(allowed) / Double(before)).rounded()) - s.replicas
+    }
+}

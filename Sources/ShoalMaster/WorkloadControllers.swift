@@ -172,18 +172,48 @@ extension Master {
         }
         guard let current = newRS else { return updateDeploymentStatus(d, new: nil, all: owned, progressed: false) }
         let old = owned.filter { $0.metadata.uid != current.metadata.uid }
-        if d.spec.paused != true {
+        if d.spec.paused == true || isScalingEvent(d, [current] + old), let plan = resizePlan(d, new: current, old: old) {
+            // A resize (or a paused Deployment) changes sizes only, and is no rollout progress;
+            // the rollout goes on next sync.
+            for (rs, replicas) in plan { _ = scale(rs, to: replicas, for: d) }
+        } else if d.spec.paused != true {
             let plan = d.spec.strategy?.type == "Recreate"
                 ? recreatePlan(d, new: current, old: old, pods: pods)
                 : rollingPlan(d, new: current, old: old)
             for (rs, replicas) in plan where scale(rs, to: replicas, for: d) { progressed = true }
             cleanUpHistory(d, old: old)
-        } else if (current.spec.replicas ?? 0) != desired && old.allSatisfy({ ($0.spec.replicas ?? 0) == 0 }) {
-            // Paused: no rollout, but scaling still applies.
-            progressed = scale(current, to: desired, for: d)
         }
         let refreshed = (listAll(Resources.replicaSets, as: ReplicaSet.self) ?? owned).filter { r in owned.contains { $0.metadata.uid == r.metadata.uid } }
         return updateDeploymentStatus(d, new: refreshed.first { $0.metadata.uid == current.metadata.uid } ?? current, all: refreshed, progressed: progressed)
+    }
+
+    /// isScalingEvent: an active ReplicaSet was last sized for another replica count.
+    func isScalingEvent(_ d: Deployment, _ sets: [ReplicaSet]) -> Bool {
+        sets.contains { rs in
+            guard (rs.spec.replicas ?? 0) > 0, let v = rs.metadata.annotations?[Rollout.desiredReplicasAnnotation], let n = Int32(v) else { return false }
+            return n != d.spec.replicas ?? 1
+        }
+    }
+
+    /// scale(): one active ReplicaSet (or none: the new one) takes the whole count; a saturated
+    /// new one leaves the old ones nothing; otherwise a rolling Deployment shares the change
+    /// out proportionally. Nil when a Recreate Deployment is mid-rollout: its plan decides.
+    func resizePlan(_ d: Deployment, new: ReplicaSet, old: [ReplicaSet]) -> [(ReplicaSet, Int32)]? {
+        let desired = d.spec.replicas ?? 1
+        let all = [new] + old.sorted { revision($0) > revision($1) }
+        let active = all.filter { ($0.spec.replicas ?? 0) > 0 }
+        if active.count <= 1 { return [(active.first ?? new, desired)] }
+        let saturated = new.spec.replicas == desired && new.metadata.annotations?[Rollout.desiredReplicasAnnotation] == String(desired)
+            && (new.status?.availableReplicas ?? 0) == desired
+        if saturated { return old.filter { ($0.spec.replicas ?? 0) > 0 }.map { ($0, 0) } }
+        guard d.spec.strategy?.type != "Recreate" else { return nil }
+        let shares = active.map { rs in
+            Rollout.Share(replicas: rs.spec.replicas ?? 0, maxReplicasBefore: rs.metadata.annotations?[Rollout.maxReplicasAnnotation].flatMap { Int32($0) },
+                          revision: revision(rs))
+        }
+        let sizes = Rollout.proportionalSizes(desired: desired, maxSurge: Rollout.limits(d).maxSurge,
+                                              statusReplicas: d.status?.replicas ?? 0, sets: shares)
+        return Array(zip(active, sizes))
     }
 
     /// Recreate: every old pod gone before the new ReplicaSet grows.
@@ -228,15 +258,21 @@ extension Master {
         return plan
     }
 
+    /// Sizes a ReplicaSet and stamps it with the Deployment size it was sized for (what
+    /// isScalingEvent and proportional scaling read). True when the size changed.
     func scale(_ rs: ReplicaSet, to replicas: Int32, for d: Deployment) -> Bool {
         let before = rs.spec.replicas ?? 0
-        guard replicas != before else { return false }
+        let stamps = Self.sizeAnnotations(d)
+        guard replicas != before || stamps.contains(where: { rs.metadata.annotations?[$0.key] != $0.value }) else { return false }
         let done = (try? registry.modify(Resources.replicaSets, namespace: rs.metadata.namespace, name: rs.metadata.name ?? "") { (obj) throws(APIError) -> JSONValue in
             var obj = obj
             obj["spec"]?["replicas"] = .int(Int64(replicas))
-            obj["metadata"]?["annotations"]?["deployment.kubernetes.io/desired-replicas"] = .string(String(d.spec.replicas ?? 1))
+            var annotations = obj["metadata"]?["annotations"]?.objectValue ?? [:]
+            for (k, v) in stamps { annotations[k] = .string(v) }
+            obj["metadata"]?["annotations"] = .object(annotations)
             return obj
         }) != nil
+        guard replicas != before else { return false }
         if done {
             recordEvent(kind: "Deployment", apiVersion: "apps/v1", d.metadata, type: "Normal", reason: "ScalingReplicaSet",
                         message: "Scaled \(replicas > before ? "up" : "down") replica set \(rs.metadata.name ?? "") from \(before) to \(replicas)",
@@ -254,8 +290,8 @@ extension Master {
         var selector = d.spec.selector ?? ShoalAPI.LabelSelector()
         selector.matchLabels = (selector.matchLabels ?? [:]).merging([Deployment.templateHashLabel: hash]) { $1 }
         var rsMeta = ObjectMeta(name: "\(d.metadata.name ?? "")-\(hash)", namespace: d.metadata.namespace, labels: meta.labels)
-        rsMeta.annotations = Self.copiedAnnotations(d).merging([Deployment.revisionAnnotation: String(revision),
-                                                               "deployment.kubernetes.io/desired-replicas": String(d.spec.replicas ?? 1)]) { $1 }
+        rsMeta.annotations = Self.copiedAnnotations(d).merging(Self.sizeAnnotations(d)) { $1 }
+            .merging([Deployment.revisionAnnotation: String(revision)]) { $1 }
         rsMeta.ownerReferences = [reference(d.metadata, kind: "Deployment")]
         let rs = ReplicaSet(metadata: rsMeta, spec: ReplicaSetSpec(replicas: replicas, minReadySeconds: d.spec.minReadySeconds, selector: selector, template: template))
         guard let body = try? JSONValue.encoding(rs) else { return nil }
@@ -266,6 +302,13 @@ extension Master {
             logger.warning("creating a ReplicaSet failed", metadata: ["deployment": "\(d.metadata.name ?? "")", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// desired-replicas and max-replicas (SetReplicasAnnotations); Recreate has no surge.
+    static func sizeAnnotations(_ d: Deployment) -> [String: String] {
+        let desired = d.spec.replicas ?? 1
+        let surge = d.spec.strategy?.type == "Recreate" ? 0 : Rollout.limits(d).maxSurge
+        return [Rollout.desiredReplicasAnnotation: String(desired), Rollout.maxReplicasAnnotation: String(desired + surge)]
     }
 
     /// The Deployment's annotations its ReplicaSets carry (the change cause among them), as
@@ -331,9 +374,12 @@ extension Master {
         } else if complete {
             conditions.append(condition("Progressing", true, "NewReplicaSetAvailable", "ReplicaSet \"\(name)\" has successfully progressed.", touched: false))
         } else {
+            // Progress first, then the deadline (syncRolloutStatus): a rollout that missed its
+            // deadline and then moves again (an undo, say) is progressing again.
             let before = previous.first { $0.type == "Progressing" }
-            let lastProgress = progressed || before?.reason == "NewReplicaSetAvailable" || before == nil ? now : (before?.lastUpdateTime ?? now)
-            if before?.reason == "ProgressDeadlineExceeded" || Double(now.secondsSinceEpoch - lastProgress.secondsSinceEpoch) > deadline {
+            let advanced = progressed || before == nil || before?.reason == "NewReplicaSetAvailable" || Rollout.advanced(from: d.status, to: s)
+            let lastProgress = advanced ? now : (before?.lastUpdateTime ?? now)
+            if !advanced && (before?.reason == "ProgressDeadlineExceeded" || Double(now.secondsSinceEpoch - lastProgress.secondsSinceEpoch) > deadline) {
                 conditions.append(condition("Progressing", false, "ProgressDeadlineExceeded", "ReplicaSet \"\(name)\" has timed out progressing.", touched: false))
             } else {
                 var c = condition("Progressing", true, "ReplicaSetUpdated", "ReplicaSet \"\(name)\" is progressing.", touched: progressed)

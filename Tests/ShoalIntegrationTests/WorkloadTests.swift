@@ -109,6 +109,66 @@ struct WorkloadTests {
         }
     }
 
+    /// The documentation's stuck rollout: a new image that cannot start misses the progress
+    /// deadline, a resize meanwhile is shared between both ReplicaSets in proportion, and an
+    /// undo brings the old version back to the full count.
+    @Test func aStuckRolloutMissesItsDeadlineAndScalesInProportion() async throws {
+        let cli = try CLIHarness()
+        defer { cli.removeEverything() }
+        #expect(try await cli.shoal("image", "import", testImage).code == 0)
+        try await cli.startCluster()
+        func deployment(_ image: String) -> String {
+            """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: grow}
+            spec:
+              replicas: 4
+              progressDeadlineSeconds: 3
+              strategy: {rollingUpdate: {maxSurge: 2, maxUnavailable: 1}}
+              selector: {matchLabels: {app: grow}}
+              template:
+                metadata: {labels: {app: grow}}
+                spec:
+                  terminationGracePeriodSeconds: 2
+                  containers:
+                  - {name: c, image: \(image), command: [sh, -c, "trap 'exit 0' TERM; sleep 600 & wait"]}
+            """
+        }
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: deployment("busybox")).code == 0)
+        try await rolledOut(cli, "grow")
+        let first = try await names(cli, "rs", "app=grow")
+        #expect(first.count == 1)
+
+        // The new pods never start (the image is not in the store): 6 pods in all (4 + maxSurge),
+        // at least 3 available (4 - maxUnavailable), so 3 old and 3 new.
+        #expect(try await cli.kubectl("set", "image", "deployment/grow", "c=busybox:missing").code == 0)
+        let sizes = #"jsonpath={range .items[*]}{.metadata.annotations.deployment\.kubernetes\.io/revision}={.spec.replicas} {end}"#
+        func sets() async throws -> Set<String> { Set(try await cli.kubectl("get", "rs", "-l", "app=grow", "-o", sizes).out.split(separator: " ").map(String.init)) }
+        try await waitUntil(timeout: 20) { try await sets() == ["1=3", "2=3"] }
+        let progressing = #"jsonpath={.status.conditions[?(@.type=="Progressing")].status} {.status.conditions[?(@.type=="Progressing")].reason}"#
+        try await waitUntil(timeout: 15) { try await cli.kubectl("get", "deployment", "grow", "-o", progressing).out == "False ProgressDeadlineExceeded" }
+        let status = try await cli.kubectl("rollout", "status", "deployment/grow", "--timeout=20s")
+        #expect(status.code == 1 && status.err.contains("error: deployment \"grow\" exceeded its progress deadline"), "\(status)")
+
+        // Scaled to 8 mid-rollout: 10 allowed instead of 6, the 4 more shared 2 and 2.
+        #expect(try await cli.kubectl("scale", "deployment", "grow", "--replicas=8").code == 0)
+        try await waitUntil(timeout: 20) { try await sets() == ["1=5", "2=5"] }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await sets() == ["1=5", "2=5"], "no further rollout step while the new pods are unavailable")
+        try await waitUntil(timeout: 20) { try await running(cli, "app=grow").count == 5 }
+        let stamps = try await cli.kubectl("get", "rs", first.first ?? "?", "-o",
+                                           #"jsonpath={.metadata.annotations.deployment\.kubernetes\.io/desired-replicas}/{.metadata.annotations.deployment\.kubernetes\.io/max-replicas}"#).out
+        #expect(stamps == "8/10", "\(stamps)")
+
+        // Undo: the first ReplicaSet is the new one again and takes all 8; the stuck one goes to 0.
+        #expect(try await cli.kubectl("rollout", "undo", "deployment/grow").code == 0)
+        try await rolledOut(cli, "grow")
+        #expect(try await sets() == ["3=8", "2=0"])
+        #expect(try await cli.kubectl("get", "deployment", "grow", "-o", progressing).out == "True NewReplicaSetAvailable")
+        #expect(try await cli.kubectl("delete", "deployment", "grow").code == 0)
+    }
+
     @Test func recreateAdoptionOrphanAndForegroundCascadesAndRefusals() async throws {
         let cli = try CLIHarness()
         defer { cli.removeEverything() }

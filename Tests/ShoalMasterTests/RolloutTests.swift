@@ -29,6 +29,29 @@ import Testing
         #expect(Rollout.newReplicas(desired: 2, newCurrent: 5, allCurrent: 5, limits: limits) == 2)
     }
 
+    @Test func aResizeMidRolloutIsSharedInProportion() {
+        func sizes(_ desired: Int32, surge: Int32, _ sets: [(Int32, Int32?, Int)], status: Int32 = 0) -> [Int32] {
+            Rollout.proportionalSizes(desired: desired, maxSurge: surge, statusReplicas: status,
+                                      sets: sets.map { Rollout.Share(replicas: $0.0, maxReplicasBefore: $0.1, revision: $0.2) })
+        }
+        // The documentation's example: 10 replicas, maxSurge 3, stuck at 8 old + 5 new; scaled
+        // to 15, the old set gets 3 more and the new one 2.
+        #expect(sizes(15, surge: 3, [(8, 13, 1), (5, 13, 2)]) == [11, 7])
+        // Back down to 5: 10 fewer, larger sets first.
+        #expect(sizes(5, surge: 3, [(11, 18, 1), (7, 18, 2)]) == [5, 3])
+        // To zero: everything goes.
+        #expect(sizes(0, surge: 3, [(11, 18, 1), (7, 18, 2)]) == [0, 0])
+        // Equal sizes: the newer set grows first, the older shrinks first.
+        #expect(sizes(5, surge: 1, [(3, 6, 1), (3, 6, 2)]) == [3, 3])
+        #expect(sizes(6, surge: 0, [(3, 5, 1), (3, 5, 2)]) == [3, 3])
+        #expect(sizes(7, surge: 0, [(3, 6, 1), (3, 6, 2)]) == [3, 4])
+        #expect(sizes(5, surge: 0, [(3, 6, 1), (3, 6, 2)]) == [2, 3])
+        // No annotation: the Deployment's pod count stands in for the size before.
+        #expect(sizes(20, surge: 0, [(6, nil, 1), (4, nil, 2)], status: 10) == [12, 8])
+        // Sets at zero stay there.
+        #expect(sizes(20, surge: 0, [(0, 10, 1), (6, 10, 2), (4, 10, 3)]) == [0, 12, 8])
+    }
+
     @Test func templatesCompareWithoutTheHashLabelOrEmptyValues() {
         var a = PodTemplateSpec(metadata: ObjectMeta(labels: ["app": "web"]), spec: PodSpec(containers: [Container(name: "c", image: "busybox")]))
         var b = a
