@@ -169,6 +169,11 @@ public final class Registry: Sendable {
         var prepared: (old: JSONValue, new: JSONValue)?
         var committed = false
         defer { if let prepared { strategy.settle(old: prepared.old, new: prepared.new, committed: committed) } }
+        // Read before the store's update begins: a claim's resize is checked against its class.
+        let classes = r == Resources.persistentVolumeClaims && subresource == nil
+            ? (try? list(Resources.storageClasses, namespace: nil, labels: .everything, fields: FieldSelector(), limit: nil, continueToken: nil))?.items
+                .compactMap { try? $0.decode(StorageClass.self) }
+            : nil
         do {
             let record = try store.update(key, expectedRevision: nil) { current, rev in
                 let old = try decode(current)
@@ -180,6 +185,10 @@ public final class Registry: Sendable {
                 // Only a delete may set deletionTimestamp; every other write keeps the stored one.
                 try Self.keepSystemFields(&new, from: deleting ? new : old, resource: r, name: old["metadata"]?["name"]?.stringValue ?? "")
                 try strategy.prepareUpdate(&new, old: old, subresource: subresource, strict: strict)
+                if let classes, let claim = try? new.decode(PersistentVolumeClaim.self), let was = try? old.decode(PersistentVolumeClaim.self),
+                   let why = StorageValidation.resizeRefusal(claim, old: was, classes: classes) {
+                    throw Self.forbidden(r, new, why)
+                }
                 prepared = (old, new)
                 if Self.sameContent(new, old) { return nil }
                 // A deleted object whose last finalizer went is removed now.

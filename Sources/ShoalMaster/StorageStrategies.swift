@@ -74,6 +74,7 @@ enum StorageValidation {
         if let path = pv.path, !path.hasPrefix("/") {
             errs.append(.invalid(spec.child(sources.first ?? "hostPath", "path"), .string(path), "must be an absolute path"))
         }
+        errs += volumeMode(pv.spec.volumeMode, spec.child("volumeMode"))
         if pv.spec.local != nil && pv.spec.nodeAffinity?.required == nil {
             errs.append(.required(spec.child("nodeAffinity"), "Local volume requires node affinity"))
         }
@@ -84,17 +85,20 @@ enum StorageValidation {
         var errs: [FieldError] = []
         let spec = FieldPath("spec")
         errs += accessModes(pvc.spec.accessModes, spec.child("accessModes"))
+        errs += volumeMode(pvc.spec.volumeMode, spec.child("volumeMode"))
         if let q = pvc.requestedStorage {
             if q.sign <= 0 { errs.append(.invalid(spec.child("resources").key("storage"), .raw(q.description), "must be greater than zero")) }
         } else {
             errs.append(.required(spec.child("resources").key("storage")))
         }
         if let old {
-            // As the API server: only the request may change (and only grow), and volumeName
-            // and storageClassName be set once.
+            // As the API server: only a bound claim's request may change (and only grow), and
+            // volumeName and storageClassName be set once.
             var a = pvc.spec, b = old.spec
-            a.resources = nil
-            b.resources = nil
+            if old.status?.phase == "Bound" {
+                a.resources = nil
+                b.resources = nil
+            }
             if b.volumeName == nil { a.volumeName = nil }
             if b.storageClassName == nil { a.storageClassName = nil }
             if a != b {
@@ -119,6 +123,21 @@ enum StorageValidation {
             errs.append(.forbidden(FieldPath("provisioner"), "updates to provisioner, parameters, reclaimPolicy and volumeBindingMode are forbidden"))
         }
         return errs
+    }
+
+    static func volumeMode(_ mode: String?, _ path: FieldPath) -> [FieldError] {
+        guard let mode else { return [] }
+        if !PersistentVolumeSpec.volumeModes.contains(mode) { return [.notSupported(path, .string(mode), PersistentVolumeSpec.volumeModes)] }
+        return mode == "Block" ? [.forbidden(path, PersistentVolumeSpec.blockModeRefusal)] : []
+    }
+
+    /// PersistentVolumeClaimResize admission: a claim may grow only in a class that allows
+    /// volume expansion.
+    static func resizeRefusal(_ pvc: PersistentVolumeClaim, old: PersistentVolumeClaim, classes: [StorageClass]) -> String? {
+        guard let new = pvc.requestedStorage, let was = old.requestedStorage, new > was else { return nil }
+        let cls = classes.first { $0.metadata.name == (pvc.spec.storageClassName ?? "") }
+        if cls?.allowVolumeExpansion == true { return nil }
+        return "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
     }
 
     static func accessModes(_ modes: [String]?, _ path: FieldPath) -> [FieldError] {

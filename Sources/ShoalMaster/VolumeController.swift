@@ -49,7 +49,9 @@ extension Master {
                 continue
             }
             if let name = claim.spec.volumeName {
-                completeBinding(claim, volume: volumes.first { $0.metadata.name == name })
+                let pv = volumes.first { $0.metadata.name == name }
+                if let pv, expand(claim, pv, classes: classes) { continue }
+                completeBinding(claim, volume: pv)
                 continue
             }
             // A volume that already names this claim (pre-bound by its author, or provisioned
@@ -79,14 +81,13 @@ extension Master {
     static func bestMatch(for claim: PersistentVolumeClaim, in volumes: [PersistentVolume]) -> PersistentVolume? {
         guard let request = claim.requestedStorage else { return nil }
         let modes = Set(claim.spec.accessModes ?? [])
-        let wantedLabels = claim.spec.selector?.matchLabels ?? [:]
         return volumes.filter { pv in
             (pv.status?.phase ?? "Available") == "Available"
                 && (pv.spec.storageClassName ?? "") == (claim.spec.storageClassName ?? "")
                 && modes.isSubset(of: Set(pv.spec.accessModes ?? []))
                 && (pv.spec.capacity?["storage"]).map { $0 >= request } ?? false
-                && wantedLabels.allSatisfy { pv.metadata.labels?[$0.key] == $0.value }
-                && claim.spec.selector?.matchExpressions?.isEmpty ?? true
+                && (pv.spec.volumeMode ?? "Filesystem") == (claim.spec.volumeMode ?? "Filesystem")
+                && claim.spec.selector.map { $0.matches(pv.metadata.labels) } ?? true
         }.min { ($0.spec.capacity?["storage"] ?? .zero) < ($1.spec.capacity?["storage"] ?? .zero) }
     }
 
@@ -115,6 +116,25 @@ extension Master {
         if pv.status?.phase != "Bound" { writeStatus(Resources.persistentVolumes, pv.metadata, PersistentVolumeStatus(phase: "Bound")) }
         let status = PersistentVolumeClaimStatus(phase: "Bound", accessModes: pv.spec.accessModes, capacity: pv.spec.capacity)
         if claim.status != status { writeStatus(Resources.persistentVolumeClaims, claim.metadata, status) }
+    }
+
+    /// A bound claim that asks for more than its volume holds, in a class that allows
+    /// expansion (admission refused it otherwise): the volume grows, and the claim's capacity
+    /// follows on the next pass. A directory needs no resizing of a file system.
+    func expand(_ claim: PersistentVolumeClaim, _ pv: PersistentVolume, classes: [StorageClass]) -> Bool {
+        guard claim.status?.phase == "Bound", pv.spec.claimRef?.uid == claim.metadata.uid, let want = claim.requestedStorage,
+              let have = pv.spec.capacity?["storage"], want > have,
+              classes.first(where: { $0.metadata.name == claim.spec.storageClassName })?.allowVolumeExpansion == true else { return false }
+        let grown = (try? registry.modify(Resources.persistentVolumes, namespace: nil, name: pv.metadata.name ?? "") { (obj) throws(APIError) -> JSONValue in
+            var obj = obj
+            obj["spec"]?["capacity"]?["storage"] = .string(want.description)
+            return obj
+        }) != nil
+        if grown {
+            recordEvent(kind: "PersistentVolumeClaim", apiVersion: "v1", claim.metadata, type: "Normal", reason: "VolumeResizeSuccessful",
+                        message: "resize volume \"\(pv.metadata.name ?? "")\" from \(have) to \(want) succeeded", component: "volume_expand")
+        }
+        return grown
     }
 
     /// Where a local-path volume goes: under WaitForFirstConsumer the node of a pod using the

@@ -143,6 +143,34 @@ struct StorageTests {
         #expect(try await cli.kubectl("apply", "-f", "-", stdin: reserved).code == 0)
         try await waitUntil(timeout: 10) { try await cli.kubectl("get", "pvc", "reserved", "-o", "jsonpath={.status.phase} {.spec.volumeName}").out == "Bound reserved" }
 
+        // A claim grows only in a class that allows expansion: "manual" names no class at all.
+        let grow = #"{"spec":{"resources":{"requests":{"storage":"200Mi"}}}}"#
+        let refused = try await cli.kubectl("patch", "pvc", "reserved", "-p", grow)
+        #expect(refused.code != 0 && refused.err.contains("persistentvolumeclaims \"reserved\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"), "\(refused)")
+        let growing = """
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata: {name: growing}
+            provisioner: shoal.io/local-path
+            allowVolumeExpansion: true
+            ---
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata: {name: grows}
+            spec:
+              storageClassName: growing
+              accessModes: [ReadWriteOnce]
+              resources: {requests: {storage: 100Mi}}
+            """
+        #expect(try await cli.kubectl("apply", "-f", "-", stdin: growing).code == 0)
+        try await waitUntil(timeout: 10) { try await cli.kubectl("get", "pvc", "grows", "-o", "jsonpath={.status.phase} {.status.capacity.storage}").out == "Bound 100Mi" }
+        #expect(try await cli.kubectl("patch", "pvc", "grows", "-p", grow).code == 0)
+        try await waitUntil(timeout: 10) { try await cli.kubectl("get", "pvc", "grows", "-o", "jsonpath={.status.capacity.storage}").out == "200Mi" }
+        let volume = try await cli.kubectl("get", "pvc", "grows", "-o", "jsonpath={.spec.volumeName}").out
+        #expect(try await cli.kubectl("get", "pv", volume, "-o", "jsonpath={.spec.capacity.storage}").out == "200Mi")
+        let shrink = try await cli.kubectl("patch", "pvc", "grows", "-p", #"{"spec":{"resources":{"requests":{"storage":"100Mi"}}}}"#)
+        #expect(shrink.code != 0 && shrink.err.contains("spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"), "\(shrink)")
+
         // Bad input: the API server's messages; a pod whose claim is missing waits, saying why.
         let bad = try await cli.kubectl("apply", "-f", "-", stdin: """
             apiVersion: v1
@@ -163,6 +191,13 @@ struct StorageTests {
               nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-1]}]}]}}
             """)
         #expect(twoSources.code != 0 && twoSources.err.contains("spec.local: Forbidden: may not specify more than 1 volume type"), "\(twoSources.err)")
+        let block = try await cli.kubectl("apply", "-f", "-", stdin: """
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata: {name: block}
+            spec: {accessModes: [ReadWriteOnce], volumeMode: Block, resources: {requests: {storage: 1Gi}}}
+            """)
+        #expect(block.code != 0 && block.err.contains("spec.volumeMode: Forbidden: raw block volumes are not supported by Shoal"), "\(block.err)")
         #expect(try await cli.kubectl("apply", "-f", "-", stdin: Self.writer("nope")).code == 0)
         try await waitUntil(timeout: 10) {
             try await cli.kubectl("get", "pod", "writer", "-o", "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].message}").out

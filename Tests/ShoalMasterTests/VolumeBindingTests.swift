@@ -55,7 +55,41 @@ import Testing
         #expect(StorageValidation.validate(c, old: nil).map(\.description) == ["spec.resources[storage]: Required value"])
         var grown = claim("2Gi")
         grown.spec.volumeName = "v"
-        #expect(StorageValidation.validate(grown, old: claim("1Gi")).isEmpty)
+        var bound = claim("1Gi")
+        bound.status = PersistentVolumeClaimStatus(phase: "Bound")
+        #expect(StorageValidation.validate(grown, old: bound).isEmpty)
+        // An unbound claim's request is fixed.
+        #expect(StorageValidation.validate(grown, old: claim("1Gi")).map(\.description)
+            == ["spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"])
         #expect(!StorageValidation.validate(claim("1Gi", modes: ["ReadWriteMany"]), old: claim("1Gi")).isEmpty)
+        var block = claim("1Gi")
+        block.spec.volumeMode = "Block"
+        #expect(StorageValidation.validate(block, old: nil).map(\.description) == ["spec.volumeMode: Forbidden: \(PersistentVolumeSpec.blockModeRefusal)"])
+        block.spec.volumeMode = "Raw"
+        #expect(StorageValidation.validate(block, old: nil).map(\.description) == [#"spec.volumeMode: Unsupported value: "Raw": supported values: "Block", "Filesystem""#])
+    }
+
+    @Test func claimsGrowOnlyInClassesThatAllowExpansion() {
+        let fixed = StorageClass(metadata: ObjectMeta(name: "manual"), provisioner: "x")
+        var growing = fixed
+        growing.allowVolumeExpansion = true
+        #expect(StorageValidation.resizeRefusal(claim("2Gi"), old: claim("1Gi"), classes: [fixed])?.hasPrefix("only dynamically provisioned pvc can be resized") == true)
+        #expect(StorageValidation.resizeRefusal(claim("2Gi"), old: claim("1Gi"), classes: []) != nil)
+        #expect(StorageValidation.resizeRefusal(claim("2Gi"), old: claim("1Gi"), classes: [growing]) == nil)
+        #expect(StorageValidation.resizeRefusal(claim("1Gi"), old: claim("1Gi"), classes: [fixed]) == nil)
+    }
+
+    @Test func selectorsWithExpressionsAndVolumeModesNarrowTheMatch() {
+        var fast = pv("fast", "1Gi"), slow = pv("slow", "1Gi")
+        fast.metadata.labels = ["tier": "fast", "zone": "a"]
+        slow.metadata.labels = ["tier": "slow"]
+        var c = claim("1Gi")
+        c.spec.selector = LabelSelector(matchExpressions: [LabelSelectorRequirement(key: "tier", operator: "NotIn", values: ["slow"])])
+        #expect(Master.bestMatch(for: c, in: [slow, fast])?.metadata.name == "fast")
+        c.spec.selector = LabelSelector(matchLabels: ["tier": "fast"], matchExpressions: [LabelSelectorRequirement(key: "zone", operator: "DoesNotExist")])
+        #expect(Master.bestMatch(for: c, in: [slow, fast]) == nil)
+        c.spec.selector = nil
+        fast.spec.volumeMode = "Block"
+        #expect(Master.bestMatch(for: c, in: [fast]) == nil)
     }
 }

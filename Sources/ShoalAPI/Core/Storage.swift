@@ -45,6 +45,11 @@ public struct PersistentVolumeSpec: Sendable, Hashable, Codable {
         self.local = local
     }
 
+    /// Why `volumeMode: Block` and `volumeDevices` are refused: Shoal maps no raw devices into
+    /// containers (and its containers get no device access beyond the default set).
+    public static let blockModeRefusal = "raw block volumes are not supported by Shoal (volumeMode: Filesystem only)"
+    public static let volumeModes = ["Block", "Filesystem"]
+
     /// The volume sources a PersistentVolume may name, beyond the two Shoal serves.
     public static let otherSources = ["awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "fc", "flexVolume",
                                       "flocker", "gcePersistentDisk", "glusterfs", "iscsi", "nfs", "photonPersistentDisk",

@@ -43,6 +43,11 @@ public enum PodValidation {
         }
         errs += containersOnlyForPod(pod.spec.containers, specPath.child("containers"))
         errs += containersOnlyForPod(pod.spec.initContainers ?? [], specPath.child("initContainers"))
+        for (name, list) in [("containers", pod.spec.containers), ("initContainers", pod.spec.initContainers ?? [])] {
+            for (i, c) in list.enumerated() where !(c.volumeDevices?.arrayValue ?? []).isEmpty {
+                errs.append(.forbidden(specPath.child(name).index(i).child("volumeDevices"), PersistentVolumeSpec.blockModeRefusal))
+            }
+        }
         return errs
     }
 
