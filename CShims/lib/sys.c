@@ -123,3 +123,40 @@ int sh_poll_readable_now(int fd) {
     if (n < 0) return -errno;
     return n > 0 ? 1 : 0;
 }
+
+#include <linux/bpf.h>
+
+int sh_attach_device_filter(int cgroup_fd, const void *insns, unsigned int count, char *log, unsigned int log_size) {
+    static const char license[] = "Apache-2.0";
+    union bpf_attr load;
+    memset(&load, 0, sizeof(load));
+    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    load.insn_cnt = count;
+    load.insns = (uint64_t)(uintptr_t)insns;
+    load.license = (uint64_t)(uintptr_t)license;
+    if (log && log_size > 0) {
+        log[0] = 0;
+        load.log_level = 1;
+        load.log_size = log_size;
+        load.log_buf = (uint64_t)(uintptr_t)log;
+    }
+    int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+    if (prog < 0 && errno == ENOSPC && log) {
+        // The log did not fit; the program may still be fine. Load it again without one.
+        load.log_level = 0;
+        load.log_size = 0;
+        load.log_buf = 0;
+        prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+    }
+    if (prog < 0) return -errno;
+    union bpf_attr attach;
+    memset(&attach, 0, sizeof(attach));
+    attach.target_fd = (uint32_t)cgroup_fd;
+    attach.attach_bpf_fd = (uint32_t)prog;
+    attach.attach_type = BPF_CGROUP_DEVICE;
+    attach.attach_flags = BPF_F_ALLOW_MULTI;
+    int rc = (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof(attach));
+    int err = errno;
+    close(prog);
+    return rc < 0 ? -err : 0;
+}

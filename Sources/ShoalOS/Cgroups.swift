@@ -13,13 +13,18 @@ public struct CgroupResources: Sendable, Equatable {
     public var cpuQuota: Int64?
     public var cpuPeriod: UInt64
     public var pidsLimit: Int64?
+    /// The devices the cgroup's processes may use; nil leaves device access as the parent
+    /// cgroup has it (a privileged container, or a pod cgroup).
+    public var devices: [DeviceRule]?
 
-    public init(memoryLimit: Int64? = nil, cpuShares: UInt64? = nil, cpuQuota: Int64? = nil, cpuPeriod: UInt64 = 100_000, pidsLimit: Int64? = nil) {
+    public init(memoryLimit: Int64? = nil, cpuShares: UInt64? = nil, cpuQuota: Int64? = nil, cpuPeriod: UInt64 = 100_000, pidsLimit: Int64? = nil,
+                devices: [DeviceRule]? = nil) {
         self.memoryLimit = memoryLimit
         self.cpuShares = cpuShares
         self.cpuQuota = cpuQuota
         self.cpuPeriod = cpuPeriod
         self.pidsLimit = pidsLimit
+        self.devices = devices
     }
 }
 
@@ -204,7 +209,7 @@ public struct CgroupV1Driver: CgroupDriver {
     public var version: CgroupVersion { .v1 }
     /// The controllers Shoal uses, and the directory each of our paths lives under.
     public let roots: [String: String]
-    static let controllers = ["memory", "cpu", "pids"]
+    static let controllers = ["memory", "cpu", "pids", "devices"]
 
     init(mounts: [String: String], own: [ProcCgroup], parent: String) {
         var roots: [String: String] = [:]
@@ -254,6 +259,12 @@ public struct CgroupV1Driver: CgroupDriver {
         }
         if let pids = roots["pids"] {
             try writeControl(joinPath(pids, path) + "/pids.max", r.pidsLimit.map(String.init) ?? "max")
+        }
+        if let devices = roots["devices"], let rules = r.devices {
+            // Deny everything, then allow the rules: a fresh cgroup inherits its parent's list.
+            let dir = joinPath(devices, path)
+            try writeControl(dir + "/devices.deny", "a")
+            for rule in rules { try writeControl(dir + "/devices.allow", rule.line) }
         }
     }
 
@@ -353,6 +364,20 @@ public struct CgroupV2Driver: CgroupDriver {
         }
         if FileSystem.exists(dir + "/pids.max") {
             try writeControl(dir + "/pids.max", r.pidsLimit.map(String.init) ?? "max")
+        }
+        if let rules = r.devices { try CgroupV2Driver.attachDeviceFilter(dir, rules) }
+    }
+
+    /// cgroup v2's device control: the rules as an eBPF program on the cgroup directory. It
+    /// goes when the cgroup is removed.
+    public static func attachDeviceFilter(_ dir: String, _ rules: [DeviceRule]) throws(SystemError) {
+        let fd = try FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY)
+        let code = DeviceFilter.program(rules).flatMap(\.bytes)
+        var log = [CChar](repeating: 0, count: 16 << 10)
+        let rc = code.withUnsafeBytes { sh_attach_device_filter(fd.raw, $0.baseAddress, UInt32(code.count / 8), &log, UInt32(log.count)) }
+        if rc < 0 {
+            let verifier = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw SystemError(verifier.isEmpty ? "attach device filter" : "attach device filter (verifier: \(verifier))", errno: -rc, path: dir)
         }
     }
 

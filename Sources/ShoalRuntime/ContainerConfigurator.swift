@@ -368,7 +368,8 @@ public struct ContainerConfigurator: Sendable {
             readonly = []
         }
         return .init(privileged: privileged, capabilities: caps.mask, lastCapability: Capability.kernelLast.number,
-                     noNewPrivileges: noNewPrivileges, seccomp: bpf, maskedPaths: masked, readonlyPaths: readonly)
+                     noNewPrivileges: noNewPrivileges, seccomp: bpf, maskedPaths: masked, readonlyPaths: readonly,
+                     devices: privileged ? nil : ContainerLaunch.Security.defaultDeviceRules)
     }
 
     /// Resolves a volumeMount's subPath on the host: it must stay inside the volume (checked

@@ -1,3 +1,5 @@
+import ShoalOS
+
 /// Everything the runtime needs to start one container process, already resolved by the
 /// agent (image layers, volume sources on the host, ids, capabilities, the seccomp filter).
 public struct ContainerLaunch: Sendable, Equatable {
@@ -67,10 +69,12 @@ public struct ContainerLaunch: Sendable, Equatable {
         public var seccomp: [UInt8]?
         public var maskedPaths: [String]
         public var readonlyPaths: [String]
+        /// The devices the container's cgroup allows; nil (privileged) leaves them unrestricted.
+        public var devices: [DeviceRule]?
 
         public init(privileged: Bool = false, capabilities: UInt64, lastCapability: Int, noNewPrivileges: Bool = true,
                     seccomp: [UInt8]?, maskedPaths: [String] = Security.defaultMaskedPaths,
-                    readonlyPaths: [String] = Security.defaultReadonlyPaths) {
+                    readonlyPaths: [String] = Security.defaultReadonlyPaths, devices: [DeviceRule]? = Security.defaultDeviceRules) {
             self.privileged = privileged
             self.capabilities = capabilities
             self.lastCapability = lastCapability
@@ -78,7 +82,19 @@ public struct ContainerLaunch: Sendable, Equatable {
             self.seccomp = seccomp
             self.maskedPaths = maskedPaths
             self.readonlyPaths = readonlyPaths
+            self.devices = devices
         }
+
+        /// containerd's default device rules: any node may be created (CAP_MKNOD is in the
+        /// default set), but only the standard character devices and terminals opened. Without
+        /// them a container with CAP_MKNOD could make and read the host's disks.
+        public static let defaultDeviceRules: [DeviceRule] = [
+            DeviceRule(.char, nil, nil, .mknod), DeviceRule(.block, nil, nil, .mknod),
+            DeviceRule(.char, 1, 3), DeviceRule(.char, 1, 5), DeviceRule(.char, 1, 7),  // null, zero, full
+            DeviceRule(.char, 1, 8), DeviceRule(.char, 1, 9),  // random, urandom
+            DeviceRule(.char, 5, 0), DeviceRule(.char, 5, 1), DeviceRule(.char, 5, 2),  // tty, console, ptmx
+            DeviceRule(.char, 136, nil),  // the pty slaves of /dev/pts
+        ]
 
         /// containerd's defaults (pkg/oci/spec.go), which the kubelet relies on.
         public static let defaultMaskedPaths = [

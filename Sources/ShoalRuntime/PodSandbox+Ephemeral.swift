@@ -29,6 +29,8 @@ extension PodSandbox {
         try? cgroups.remove(path)
         try cgroups.create(path)
         do {
+            var resources = resources
+            resources.devices = launch.security.devices
             try cgroups.apply(path, resources)
             let placement = try cgroups.placement(path)
             var launch = launch

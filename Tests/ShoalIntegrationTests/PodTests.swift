@@ -109,9 +109,22 @@ struct PodTests {
                 command: ["sleep", "3600"]
                 securityContext:
                   capabilities: {add: [NET_ADMIN]}
+              - name: privileged
+                image: busybox
+                command: ["sleep", "3600"]
+                securityContext: {privileged: true}
             """
             try a.apply("pod.yaml", yaml)
             try await a.waitRunning("locked")
+            // The device cgroup: any node may be made (CAP_MKNOD), only the standard ones opened.
+            // 10:237 is /dev/loop-control, 7:0 the first loop disk.
+            let device = "mknod /tmp/lc c 10 237 && mknod /tmp/disk b 7 0 && echo made && echo x > /dev/null && echo null; exec 3</tmp/lc; exec 4</tmp/disk"
+            let (_, madeOut, deniedErr) = try await a.exec("locked", "default", ["sh", "-c", device])
+            #expect(madeOut == "made\nnull\n" && deniedErr.contains("/tmp/lc: Operation not permitted"), "\(madeOut) \(deniedErr)")
+            let (_, _, blockErr) = try await a.exec("locked", "default", ["sh", "-c", "mknod /tmp/disk b 7 0; exec 4</tmp/disk"])
+            #expect(blockErr.contains("/tmp/disk: Operation not permitted"), "\(blockErr)")
+            let (_, _, privilegedErr) = try await a.exec("locked", "privileged", ["sh", "-c", device])
+            #expect(!privilegedErr.contains("Operation not permitted"), "\(privilegedErr)")
             let (mountCode, _, _) = try await a.exec("locked", "default", ["mount", "-t", "tmpfs", "none", "/mnt"])
             #expect(mountCode != 0)
             let (unshareCode, _, unshareErr) = try await a.exec("locked", "default", ["unshare", "-m", "true"])

@@ -41,3 +41,10 @@ int sh_epoll_del(int epfd, int fd);
 int sh_epoll_wait_tokens(int epfd, uint64_t *tokens, int max);
 // A readable check without waiting: 1 readable (or hung up), 0 not, -errno on error.
 int sh_poll_readable_now(int fd);
+
+// Loads `count` eBPF instructions (8 bytes each, as struct bpf_insn) as a
+// BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup v2 directory `cgroup_fd`
+// with BPF_F_ALLOW_MULTI, so that programs on parent cgroups still apply. The attachment keeps
+// the program alive; its fd is closed here. Returns 0 or -errno; when the verifier refuses
+// the program, its log is in `log` (NUL-terminated, at most `log_size` bytes).
+int sh_attach_device_filter(int cgroup_fd, const void *insns, unsigned int count, char *log, unsigned int log_size);
