@@ -156,7 +156,6 @@ extension Master {
         for rs in sets where controllerRef(rs.metadata) == nil && rs.metadata.deletionTimestamp == nil && selector.matches(rs.metadata.labels) {
             if setOwner(Resources.replicaSets, rs.metadata, to: reference(d.metadata, kind: "Deployment")) { owned.append(rs) }
         }
-        let desired = d.spec.replicas ?? 1
         let maxRevision = owned.compactMap(revision).max() ?? 0
         var newRS = owned.first { Rollout.sameTemplate($0.spec.template, d.spec.template) }
         var progressed = false
