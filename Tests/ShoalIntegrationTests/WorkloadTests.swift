@@ -68,15 +68,26 @@ struct WorkloadTests {
         #expect(try await cli.kubectl("scale", "deployment", "web", "--replicas=5").out == "deployment.apps/web scaled\n")
         try await waitUntil(timeout: 20) { try await running(cli, "app=web").count == 5 }
         #expect(try await cli.kubectl("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}").out == "5")
-        #expect(try await cli.kubectl("scale", "deployment", "web", "--replicas=2").code == 0)
-        try await waitUntil(timeout: 20) { try await running(cli, "app=web").count == 2 }
+        #expect(try await cli.kubectl("scale", "deployment", "web", "--replicas=1").code == 0)
+        try await waitUntil(timeout: 20) { try await running(cli, "app=web").count == 1 }
+        #expect(try await cli.kubectl("scale", "deployment", "web", "--replicas=3").code == 0)
+        try await rolledOut(cli, "web")
 
-        // A new image rolls out through a second ReplicaSet; the first is kept at 0.
+        // A new image rolls out through a second ReplicaSet, one pod at a time with no surge,
+        // never fewer than 2 of 3 available (watched); the first ReplicaSet is kept at 0.
+        let oneAtATime = #"{"spec":{"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":1}}}}"#
+        #expect(try await cli.kubectl("patch", "deployment", "web", "-p", oneAtATime).code == 0)
+        let watch = try BackgroundKubectl(kubeconfig: cli.dataDir + "/kubeconfig",
+                                          ["get", "deployment", "web", "--watch", "-o", "jsonpath={.status.availableReplicas}/{.status.replicas} "])
         #expect(try await cli.kubectl("set", "image", "deployment/web", "busybox=busybox:latest").code == 0)
         try await rolledOut(cli, "web")
+        try await Task.sleep(for: .milliseconds(300))
+        watch.stop()
+        let seen = watch.output().split(separator: " ").map { $0.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) ?? 0 } }
+        #expect(seen.count > 3 && seen.allSatisfy { $0.first ?? 0 >= 2 } && seen.allSatisfy { $0.last ?? 0 <= 3 }, "available/replicas: \(watch.output())")
         let sets = try await cli.kubectl("get", "rs", "-l", "app=web", "-o",
                                          #"jsonpath={range .items[*]}{.metadata.annotations.deployment\.kubernetes\.io/revision}={.spec.replicas} {end}"#).out
-        #expect(Set(sets.split(separator: " ")) == ["1=0", "2=2"], "\(sets)")
+        #expect(Set(sets.split(separator: " ")) == ["1=0", "2=3"], "\(sets)")
         let history = try await cli.kubectl("rollout", "history", "deployment/web").out
         #expect(history.contains("REVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n"), "\(history)")
 
@@ -85,7 +96,7 @@ struct WorkloadTests {
         try await rolledOut(cli, "web")
         let back = try await cli.kubectl("get", "rs", firstRS.first ?? "?", "-o",
                                          #"jsonpath={.spec.replicas} {.metadata.annotations.deployment\.kubernetes\.io/revision}"#).out
-        #expect(back == "2 3", "\(back)")
+        #expect(back == "3 3", "\(back)")
         #expect(try await names(cli, "rs", "app=web").count == 2)
 
         // Paused, a template change waits; resumed, it rolls out.
