@@ -17,6 +17,7 @@ extension Master {
             Task { await self.runGarbageCollector() },
             Task { await self.runQuotaController() },
             Task { await self.runVolumeController() },
+            Task { await self.runServiceAccountController() },
         ]
         controllers.withLock { $0 = tasks }
     }
@@ -288,19 +289,45 @@ extension Master {
 
     /// Empties a Terminating namespace, then removes it, as the namespace controller does.
     func runNamespaceController() async {
-        await onChanges(["/registry/namespaces/", "/registry/pods/"]) { [self] in
+        // Pods and claims go gracefully (their changes trigger the next pass); the rest is
+        // removed at once.
+        let prefixes = [Resources.namespaces, Resources.pods, Resources.persistentVolumeClaims].map { Registry.prefix($0, namespace: nil) }
+        await onChanges(prefixes) { [self] in
             guard let namespaces = try? registry.list(Resources.namespaces, namespace: nil, labels: .everything, fields: FieldSelector(), limit: nil, continueToken: nil).items else { return }
             for ns in namespaces where ns["metadata"]?["deletionTimestamp"] != nil {
                 let name = ns["metadata"]?["name"]?.stringValue ?? ""
                 var remaining = 0
                 for r in Resources.all where r.namespaced {
                     let items = (try? registry.list(r, namespace: name, labels: .everything, fields: FieldSelector(), limit: nil, continueToken: nil).items) ?? []
-                    remaining += items.count
-                    for item in items where item["metadata"]?["deletionTimestamp"] == nil {
-                        _ = try? registry.delete(r, namespace: name, name: item["metadata"]?["name"]?.stringValue ?? "", options: Registry.DeleteOptions())
+                    for item in items {
+                        guard item["metadata"]?["deletionTimestamp"] == nil else {
+                            remaining += 1
+                            continue
+                        }
+                        let removed = (try? registry.delete(r, namespace: name, name: item["metadata"]?["name"]?.stringValue ?? "", options: Registry.DeleteOptions()))?.removed
+                        if removed != true { remaining += 1 }
                     }
                 }
                 if remaining == 0 { try? registry.purge(Resources.namespaces, namespace: nil, name: name) }
+            }
+        }
+    }
+}
+
+extension Master {
+    static let defaultServiceAccount = "default"
+
+    /// The service account controller: every namespace that is not being deleted has a
+    /// `default` ServiceAccount, made again if it is deleted.
+    func runServiceAccountController() async {
+        await onChanges([Resources.namespaces, Resources.serviceAccounts].map { Registry.prefix($0, namespace: nil) }) { [self] in
+            guard let namespaces = try? registry.list(Resources.namespaces, namespace: nil, labels: .everything, fields: FieldSelector(), limit: nil, continueToken: nil).items else { return }
+            for ns in namespaces where ns["metadata"]?["deletionTimestamp"] == nil {
+                guard let name = ns["metadata"]?["name"]?.stringValue,
+                      (try? registry.get(Resources.serviceAccounts, namespace: name, name: Self.defaultServiceAccount)) == nil else { continue }
+                let account: JSONValue = ["apiVersion": "v1", "kind": "ServiceAccount",
+                                          "metadata": ["name": .string(Self.defaultServiceAccount), "namespace": .string(name)]]
+                _ = try? registry.create(Resources.serviceAccounts, namespace: name, object: account, strict: false)
             }
         }
     }

@@ -312,6 +312,11 @@ enum Schemas {
         4: F(name: "stringData", kind: .stringMap), 5: F(name: "immutable", kind: .bool, keepZero: true),
     ])
 
+    /// `kubectl create serviceaccount` sends the name only.
+    static let serviceAccount = Protobuf.Message(fields: [
+        1: F(name: "metadata", kind: .message(objectMeta)), 3: F(name: "automountServiceAccountToken", kind: .bool, keepZero: true),
+    ])
+
     static let byKind: [String: Protobuf.Message] = ["Service": service, "Deployment": deployment, "Job": job, "Namespace": namespace,
-                                                     "ConfigMap": configMap, "Secret": secret]
+                                                     "ConfigMap": configMap, "Secret": secret, "ServiceAccount": serviceAccount]
 }

@@ -14,6 +14,22 @@ extension Registry {
         obj = admitted
     }
 
+    /// ServiceAccount admission: a pod runs as the service account it names, `default` when it
+    /// names none (mirror pods excepted, as the API server exempts them); naming one that does
+    /// not exist is refused. The namespace's `default` account is made by a controller, so a
+    /// pod created the moment its namespace is does not wait for it. Shoal issues no service
+    /// account tokens, so nothing is mounted into the pod.
+    func admitServiceAccount(_ r: ResourceInfo, _ obj: inout JSONValue, namespace: String) throws(APIError) {
+        guard r == Resources.pods, obj["metadata"]?["annotations"]?["kubernetes.io/config.mirror"] == nil else { return }
+        let named = obj["spec"]?["serviceAccountName"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            ?? obj["spec"]?["serviceAccount"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? Master.defaultServiceAccount
+        if named != Master.defaultServiceAccount, (try? get(Resources.serviceAccounts, namespace: namespace, name: named)) == nil {
+            throw Self.forbidden(r, obj, "error looking up service account \(namespace)/\(named): serviceaccount \"\(named)\" not found")
+        }
+        obj["spec"]?["serviceAccountName"] = .string(named)
+        obj["spec"]?["serviceAccount"] = .string(named)
+    }
+
     /// ResourceQuota: refused when the namespace's usage plus this object passes a quota.
     func admitQuota(_ r: ResourceInfo, _ obj: JSONValue, namespace: String) throws(APIError) {
         guard r != Resources.resourceQuotas, let quotas = try? listTyped(Resources.resourceQuotas, ResourceQuota.self, namespace: namespace),

@@ -139,7 +139,10 @@ public final class Registry: Sendable {
         obj["kind"] = .string(r.kind)
         let strategy = strategy(r)
         let ns = obj["metadata"]?["namespace"]?.stringValue ?? ""
-        if r.namespaced { try admitLimits(r, &obj, namespace: ns) }
+        if r.namespaced {
+            try admitServiceAccount(r, &obj, namespace: ns)
+            try admitLimits(r, &obj, namespace: ns)
+        }
         try strategy.prepareCreate(&obj, strict: strict)
         if r.namespaced { try admitQuota(r, obj, namespace: ns) }
         var committed = false

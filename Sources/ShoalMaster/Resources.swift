@@ -92,7 +92,11 @@ public enum Resources {
         group: "storage.k8s.io", version: "v1", kind: "StorageClass", plural: "storageclasses", singular: "storageclass", namespaced: false,
         shortNames: ["sc"], subresources: [], categories: [], fieldSelectors: [])
 
-    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers, configMaps, secrets, persistentVolumes, persistentVolumeClaims, storageClasses]
+    public static let serviceAccounts = ResourceInfo(
+        group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", singular: "serviceaccount", namespaced: true,
+        shortNames: ["sa"], subresources: [], categories: [], fieldSelectors: [])
+
+    public static let all: [ResourceInfo] = [pods, nodes, namespaces, events, services, endpoints, leases, endpointSlices, replicaSets, deployments, daemonSets, jobs, limitRanges, resourceQuotas, replicationControllers, configMaps, secrets, persistentVolumes, persistentVolumeClaims, storageClasses, serviceAccounts]
 
     /// The resource a request path names under a group/version, nil when unknown.
     static func lookup(groupVersion: String, plural: String) -> ResourceInfo? {

@@ -54,6 +54,8 @@ enum Tables {
                     Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
         case "configmaps":
             return [Column(name: "Name", format: "name"), Column(name: "Data", type: "integer"), Column(name: "Age")]
+        case "serviceaccounts":
+            return [Column(name: "Name", format: "name"), Column(name: "Secrets", type: "integer"), Column(name: "Age")]
         case "secrets":
             return [Column(name: "Name", format: "name"), Column(name: "Type"), Column(name: "Data", type: "integer"), Column(name: "Age")]
         case "resourcequotas":
@@ -156,6 +158,8 @@ enum Tables {
             return [name, .int(Int64(count)), .string(age)]
         case "secrets":
             return [name, .string(obj["type"]?.stringValue ?? ""), .int(Int64(obj["data"]?.objectValue?.count ?? 0)), .string(age)]
+        case "serviceaccounts":
+            return [name, .int(Int64(obj["secrets"]?.arrayValue?.count ?? 0)), .string(age)]
         case "resourcequotas":
             // `pods: 1/10, requests.cpu: 0/1`, limits apart, as the API server's printer.
             let q = try? obj.decode(ResourceQuota.self)

@@ -474,10 +474,23 @@ struct WorkloadTests {
         let described = try await cli.kubectl("describe", "quota", "-n", "team", "small").out
         #expect(described.contains("pods          2     2\n") && described.contains("requests.cpu  200m  250m\n"), "\(described)")
 
+        // Service accounts: every namespace has `default`, pods run as it unless they name
+        // another that exists (kubectl create serviceaccount sends protobuf).
+        try await waitUntil(timeout: 10) { try await cli.kubectl("get", "sa", "-n", "team", "default", "-o", "name").out == "serviceaccount/default\n" }
+        #expect(try await cli.kubectl("create", "serviceaccount", "-n", "team", "robot").out == "serviceaccount/robot created\n")
+        let accounts = try await cli.kubectl("get", "serviceaccounts", "-n", "team").out
+        #expect(accounts.hasPrefix("NAME      SECRETS   AGE\ndefault   0         ") && accounts.contains("\nrobot     0         "), "\(accounts)")
+        #expect(try await cli.kubectl("get", "pod", "-n", "team", "a", "-o", "jsonpath={.spec.serviceAccountName}").out == "default")
+        let ghost = try await cli.kubectl("run", "-n", "team", "ghost", "--image=busybox", "--overrides", #"{"spec":{"serviceAccountName":"ghost"}}"#, "--", "sleep", "1")
+        #expect(ghost.err == "Error from server (Forbidden): pods \"ghost\" is forbidden: error looking up service account team/ghost: serviceaccount \"ghost\" not found\n", "\(ghost)")
+        #expect(try await cli.kubectl("delete", "sa", "-n", "team", "default").code == 0)
+        try await waitUntil(timeout: 10) { try await cli.kubectl("get", "sa", "-n", "team", "default", "-o", "name").out == "serviceaccount/default\n" }
+
         // Deleting the namespace removes everything in it, then the namespace.
         let deleted = try await cli.kubectl("delete", "namespace", "team", "--timeout=60s")
         #expect(deleted.out == "namespace \"team\" deleted\n", "\(deleted)")
         #expect(try await cli.kubectl("get", "namespace", "team").code != 0)
+        #expect(try await cli.kubectl("get", "sa", "-n", "team", "-o", "name").out == "")
     }
 
     @Test func configMapsAndSecretsAsEnvAndFilesThatFollowUpdates() async throws {
