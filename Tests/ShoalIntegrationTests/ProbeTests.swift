@@ -43,7 +43,8 @@ struct ProbeTests {
     func waitEvent(_ a: TestAgent, _ pod: String, reason: String, _ message: String, container: String? = nil, timeout: Double = 10) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if try await event(a, pod, reason: reason, message, container: container) { return }
+            // The agent may not have read the manifest yet: its pod is then unknown (404).
+            if (try? await event(a, pod, reason: reason, message, container: container)) == true { return }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         let seen = try await a.events(pod).map { "\($0.reason ?? ""): \($0.message ?? "")" }
